@@ -1,0 +1,92 @@
+import type { Request, RequestHandler } from 'express';
+import { parse as parseCookies } from 'cookie';
+import type { Deps } from '../deps';
+import { forbidden, unauthorized } from '../errors';
+import * as queries from './queries';
+import { digest, sameSecret, TOKEN_PREFIX } from './secrets';
+
+export type Auth =
+  | { kind: 'session'; user: queries.UserRow; sessionHash: Buffer; csrfToken: string }
+  | { kind: 'token'; user: queries.UserRow; tokenId: string };
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    auth?: Auth;
+  }
+}
+
+export const SESSION_COOKIE = 'sid';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const BEARER = /^Bearer ([A-Za-z0-9_-]{1,200})$/;
+
+const badToken = (detail: string) =>
+  unauthorized(detail, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+
+async function fromBearer(deps: Deps, header: string): Promise<Auth> {
+  const token = BEARER.exec(header)?.[1];
+  if (!token?.startsWith(TOKEN_PREFIX)) throw badToken('The Authorization header must be "Bearer <API token>".');
+  const row = await queries.findTokenUser(deps.db, digest(token));
+  if (!row) throw badToken('This API token is not valid; it may have been revoked.');
+  queries.touchToken(deps.db, row.token_id).catch((err: unknown) => deps.log.warn({ err }, 'could not record token use'));
+  return { kind: 'token', user: row, tokenId: row.token_id };
+}
+
+async function fromCookie(deps: Deps, sid: string): Promise<Auth | undefined> {
+  const row = await queries.findSessionUser(deps.db, digest(sid));
+  return row && { kind: 'session', user: row, sessionHash: digest(sid), csrfToken: row.csrf_token };
+}
+
+export const sessionIdOf = (req: Request): string | undefined => {
+  const header = req.headers.cookie;
+  return header ? parseCookies(header)[SESSION_COOKIE] : undefined;
+};
+
+/**
+ * Resolves who is calling: a bearer token wins over a cookie; a bad token is
+ * a 401 at once, a stale cookie is simply no session.
+ */
+export function authenticate(deps: Deps): RequestHandler {
+  return async (req, _res, next) => {
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      req.auth = await fromBearer(deps, header);
+    } else {
+      const sid = sessionIdOf(req);
+      if (sid) req.auth = await fromCookie(deps, sid);
+    }
+    next();
+  };
+}
+
+/**
+ * The route needs a user. Browsers authenticate with a cookie the browser
+ * attaches by itself, so their unsafe requests must also prove they come from
+ * our page by echoing the session's CSRF token.
+ */
+export const requireUser: RequestHandler = (req, _res, next) => {
+  const auth = req.auth;
+  if (!auth) throw unauthorized('Log in, or send an API token as "Authorization: Bearer <token>".');
+  if (auth.kind === 'session' && !SAFE_METHODS.has(req.method)) {
+    const sent = req.get('X-CSRF-Token');
+    if (!sent) throw forbidden('csrf-missing', 'Send the session\'s CSRF token in the X-CSRF-Token header.');
+    if (!sameSecret(sent, auth.csrfToken)) throw forbidden('csrf-mismatch', 'The X-CSRF-Token header does not match this session.');
+  }
+  next();
+};
+
+/** The authenticated user; only valid behind requireUser. */
+export function userOf(req: Request): queries.UserRow {
+  if (!req.auth) throw unauthorized('Authentication required.');
+  return req.auth.user;
+}
+
+/**
+ * Log-in and sign-up set a cookie, so a page on another site must not be able
+ * to submit them (login CSRF). Browsers say where a request comes from.
+ */
+export const sameSiteOnly: RequestHandler = (req, _res, next) => {
+  if (req.get('Sec-Fetch-Site') === 'cross-site') {
+    throw forbidden('cross-site', 'Log-in and sign-up must be sent from this site.');
+  }
+  next();
+};

@@ -1,0 +1,98 @@
+import type { Queryable } from '../db';
+
+export type UserRow = {
+  id: string;
+  email: string;
+  password_hash: string;
+  public_slug: string | null;
+  created_at: Date;
+};
+
+export type TokenRow = { id: string; name: string; created_at: Date; last_used_at: Date | null };
+
+const USER_COLUMNS = 'u.id, u.email, u.password_hash, u.public_slug, u.created_at';
+
+export async function insertUser(q: Queryable, email: string, passwordHash: string): Promise<UserRow> {
+  const { rows } = await q.query<UserRow>(
+    `INSERT INTO users AS u (email, password_hash) VALUES ($1, $2) RETURNING ${USER_COLUMNS}`,
+    [email, passwordHash],
+  );
+  return rows[0]!;
+}
+
+export async function findUserByEmail(q: Queryable, email: string): Promise<UserRow | undefined> {
+  const { rows } = await q.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE lower(u.email) = lower($1)`, [email]);
+  return rows[0];
+}
+
+export async function updatePublicSlug(q: Queryable, userId: string, slug: string | null): Promise<UserRow> {
+  const { rows } = await q.query<UserRow>(
+    `UPDATE users AS u SET public_slug = $2 WHERE u.id = $1 RETURNING ${USER_COLUMNS}`,
+    [userId, slug],
+  );
+  return rows[0]!;
+}
+
+export async function insertSession(q: Queryable, idHash: Buffer, userId: string, csrfToken: string, ttlDays: number): Promise<void> {
+  await q.query(
+    `INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at)
+     VALUES ($1, $2, $3, now() + make_interval(days => $4))`,
+    [idHash, userId, csrfToken, ttlDays],
+  );
+}
+
+export async function findSessionUser(q: Queryable, idHash: Buffer): Promise<(UserRow & { csrf_token: string }) | undefined> {
+  const { rows } = await q.query<UserRow & { csrf_token: string }>(
+    `SELECT ${USER_COLUMNS}, s.csrf_token
+       FROM sessions s JOIN users u ON u.id = s.user_id
+      WHERE s.id_hash = $1 AND s.expires_at > now()`,
+    [idHash],
+  );
+  return rows[0];
+}
+
+export async function deleteSession(q: Queryable, idHash: Buffer): Promise<void> {
+  await q.query('DELETE FROM sessions WHERE id_hash = $1', [idHash]);
+}
+
+export async function insertToken(q: Queryable, userId: string, name: string, tokenHash: Buffer): Promise<TokenRow> {
+  const { rows } = await q.query<TokenRow>(
+    `INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)
+     RETURNING id, name, created_at, last_used_at`,
+    [userId, name, tokenHash],
+  );
+  return rows[0]!;
+}
+
+export async function findTokenUser(q: Queryable, tokenHash: Buffer): Promise<(UserRow & { token_id: string; last_used_at: Date | null }) | undefined> {
+  const { rows } = await q.query<UserRow & { token_id: string; last_used_at: Date | null }>(
+    `SELECT ${USER_COLUMNS}, t.id AS token_id, t.last_used_at
+       FROM api_tokens t JOIN users u ON u.id = t.user_id
+      WHERE t.token_hash = $1`,
+    [tokenHash],
+  );
+  return rows[0];
+}
+
+/** Records use at most once a minute, so a busy token does not write on every request. */
+export async function touchToken(q: Queryable, tokenId: string): Promise<void> {
+  await q.query(
+    `UPDATE api_tokens SET last_used_at = now()
+      WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+    [tokenId],
+  );
+}
+
+export async function listTokens(q: Queryable, userId: string): Promise<TokenRow[]> {
+  const { rows } = await q.query<TokenRow>(
+    `SELECT id, name, created_at, last_used_at FROM api_tokens
+      WHERE user_id = $1 ORDER BY created_at, id`,
+    [userId],
+  );
+  return rows;
+}
+
+export async function deleteToken(q: Queryable, userId: string, tokenId: string): Promise<boolean> {
+  const { rowCount } = await q.query('DELETE FROM api_tokens WHERE id = $1 AND user_id = $2', [tokenId, userId]);
+  return rowCount === 1;
+}

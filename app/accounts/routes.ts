@@ -1,0 +1,82 @@
+import { Router, type Request, type Response } from 'express';
+import type { Deps } from '../deps';
+import { notFound, unauthorized } from '../errors';
+import { parseInput } from '../input';
+import { requireUser, sameSiteOnly, SESSION_COOKIE, userOf } from './auth';
+import { credentialsBody, meBody, tokenBody, uuidParam } from './schema';
+import * as service from './service';
+
+export function accountsRouter(deps: Deps): Router {
+  const router = Router();
+  const maxAge = deps.config.sessionTtlDays * 24 * 3600 * 1000;
+
+  const setSessionCookie = (req: Request, res: Response, sid: string) => {
+    res.cookie(SESSION_COOKIE, sid, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: deps.config.cookieSecure ?? req.secure,
+      path: '/',
+      maxAge,
+    });
+  };
+
+  const noStore = (res: Response) => res.set('Cache-Control', 'no-store');
+
+  router.post('/users', sameSiteOnly, async (req, res) => {
+    const { email, password } = parseInput(credentialsBody, req.body ?? {}, 'body');
+    const { user, session } = await service.signUp(deps, email, password);
+    setSessionCookie(req, res, session.sid);
+    noStore(res).status(201).location('/api/me').json({ user, csrf_token: session.csrfToken });
+  });
+
+  router.post('/session', sameSiteOnly, async (req, res) => {
+    const { email, password } = parseInput(credentialsBody, req.body ?? {}, 'body');
+    const { user, session } = await service.logIn(deps, email, password);
+    // A new session per log-in; the one this browser had before (if any) ends.
+    if (req.auth?.kind === 'session') await service.logOut(deps, req.auth.sessionHash);
+    setSessionCookie(req, res, session.sid);
+    noStore(res).status(201).json({ user, csrf_token: session.csrfToken });
+  });
+
+  router.get('/session', (req, res) => {
+    const auth = req.auth;
+    if (auth?.kind !== 'session') throw unauthorized('There is no session; log in first.');
+    noStore(res).json({ user: service.publicUser(auth.user), csrf_token: auth.csrfToken });
+  });
+
+  router.delete('/session', requireUser, async (req, res) => {
+    const auth = req.auth;
+    if (auth?.kind !== 'session') throw unauthorized('There is no session to end; API tokens are revoked at /api/tokens.');
+    await service.logOut(deps, auth.sessionHash);
+    res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.config.cookieSecure ?? req.secure });
+    res.status(204).end();
+  });
+
+  router.post('/tokens', requireUser, async (req, res) => {
+    const { name } = parseInput(tokenBody, req.body ?? {}, 'body');
+    const token = await service.createToken(deps, userOf(req).id, name);
+    noStore(res).status(201).location(`/api/tokens/${token.id}`).json(token);
+  });
+
+  router.get('/tokens', requireUser, async (req, res) => {
+    noStore(res).json({ data: await service.listTokens(deps, userOf(req).id) });
+  });
+
+  router.delete('/tokens/:id', requireUser, async (req, res) => {
+    const id = uuidParam.safeParse(req.params.id);
+    if (!id.success) throw notFound('There is no such token.');
+    await service.revokeToken(deps, userOf(req).id, id.data);
+    res.status(204).end();
+  });
+
+  router.get('/me', requireUser, (req, res) => {
+    noStore(res).json({ user: service.publicUser(userOf(req)) });
+  });
+
+  router.patch('/me', requireUser, async (req, res) => {
+    const { public_slug } = parseInput(meBody, req.body ?? {}, 'body');
+    noStore(res).json({ user: await service.setPublicSlug(deps, userOf(req).id, public_slug) });
+  });
+
+  return router;
+}

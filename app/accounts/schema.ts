@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { codePoints, text } from '../input';
+
+const email = z.string().trim().max(254).pipe(z.email())
+  .describe('an e-mail address, at most 254 characters');
+
+const password = text()
+  .refine((s) => codePoints(s) >= 8 && codePoints(s) <= 200, 'must be 8 to 200 characters long')
+  .describe('a string of 8 to 200 characters');
+
+export const credentialsBody = z.strictObject({ email, password });
+
+export const tokenBody = z.strictObject({
+  name: text().trim()
+    .refine((s) => codePoints(s) >= 1 && codePoints(s) <= 100, 'must be 1 to 100 characters long')
+    .describe('a name of 1 to 100 characters, to recognise the token by'),
+});
+
+export const SLUG = /^[a-z0-9-]{3,40}$/;
+
+export const meBody = z.strictObject({
+  public_slug: z.string().regex(SLUG, 'must be 3 to 40 of a-z, 0-9 and -').nullable()
+    .describe('3 to 40 characters of a-z, 0-9 and -, or null to unpublish'),
+});
+
+export const uuidParam = z.uuid();

@@ -1,0 +1,75 @@
+import type { Deps } from '../deps';
+import { isUniqueViolation } from '../db';
+import { conflict, notFound, unauthorized } from '../errors';
+import { hashPassword, verifyPassword } from './passwords';
+import * as queries from './queries';
+import { digest, newSecret, TOKEN_PREFIX } from './secrets';
+
+export type PublicUser = { id: string; email: string; public_slug: string | null; created_at: Date };
+export type NewSession = { sid: string; csrfToken: string };
+
+export const publicUser = (u: queries.UserRow): PublicUser =>
+  ({ id: u.id, email: u.email, public_slug: u.public_slug, created_at: u.created_at });
+
+async function startSession(deps: Deps, userId: string): Promise<NewSession> {
+  const sid = newSecret();
+  const csrfToken = newSecret();
+  await queries.insertSession(deps.db, digest(sid), userId, csrfToken, deps.config.sessionTtlDays);
+  return { sid, csrfToken };
+}
+
+export async function signUp(deps: Deps, email: string, password: string) {
+  const hash = await hashPassword(password, deps.config.scryptLogN);
+  try {
+    const user = await queries.insertUser(deps.db, email, hash);
+    return { user: publicUser(user), session: await startSession(deps, user.id) };
+  } catch (err) {
+    if (isUniqueViolation(err, 'users_email_lower_key')) {
+      throw conflict('email-taken', 'An account with this e-mail address already exists.', [
+        { field: 'email', message: 'is already registered', expected: 'an e-mail address not yet registered' },
+      ]);
+    }
+    throw err;
+  }
+}
+
+// Verifying against this when the e-mail is unknown keeps the response time
+// the same, so timing does not reveal which addresses have accounts.
+let decoyHash: Promise<string> | undefined;
+
+export async function logIn(deps: Deps, email: string, password: string) {
+  const user = await queries.findUserByEmail(deps.db, email);
+  decoyHash ??= hashPassword('decoy password', deps.config.scryptLogN);
+  const valid = await verifyPassword(password, user?.password_hash ?? (await decoyHash));
+  if (!user || !valid) throw unauthorized('The e-mail address or the password is wrong.');
+  return { user: publicUser(user), session: await startSession(deps, user.id) };
+}
+
+export async function logOut(deps: Deps, sessionHash: Buffer): Promise<void> {
+  await queries.deleteSession(deps.db, sessionHash);
+}
+
+export async function createToken(deps: Deps, userId: string, name: string) {
+  const token = newSecret(TOKEN_PREFIX);
+  const row = await queries.insertToken(deps.db, userId, name, digest(token));
+  return { id: row.id, name: row.name, token, created_at: row.created_at };
+}
+
+export const listTokens = (deps: Deps, userId: string) => queries.listTokens(deps.db, userId);
+
+export async function revokeToken(deps: Deps, userId: string, tokenId: string): Promise<void> {
+  if (!(await queries.deleteToken(deps.db, userId, tokenId))) throw notFound('There is no such token.');
+}
+
+export async function setPublicSlug(deps: Deps, userId: string, slug: string | null): Promise<PublicUser> {
+  try {
+    return publicUser(await queries.updatePublicSlug(deps.db, userId, slug));
+  } catch (err) {
+    if (isUniqueViolation(err, 'users_public_slug_key')) {
+      throw conflict('slug-taken', 'This public slug is already in use.', [
+        { field: 'public_slug', message: 'is already taken', expected: 'a slug no other user has' },
+      ]);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,47 @@
+import express, { type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { accountsRouter } from './accounts/routes';
+import { authenticate } from './accounts/auth';
+import type { Deps } from './deps';
+import { notFoundHandler, problemHandler, unsupportedMediaType } from './errors';
+import { healthRouter } from './health';
+import { httpLogger } from './log';
+import { todosRouter } from './todos/routes';
+
+const BODY_LIMIT = '16kb';
+const BODY_TYPES = ['application/json', 'application/*+json', 'application/x-www-form-urlencoded'];
+
+// A body the parsers did not recognise would otherwise look like an empty
+// one and fail later with a confusing validation message.
+const onlyKnownBodies: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is(BODY_TYPES)) {
+    throw unsupportedMediaType('Send the body as application/json or application/x-www-form-urlencoded.');
+  }
+  next();
+};
+
+/** The whole HTTP surface; never listens, so tests drive it with supertest. */
+export function buildApp(deps: Deps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // ETags are set by the routes that promise them.
+  app.set('trust proxy', deps.config.trustProxyHops);
+  app.set('query parser', 'simple');
+
+  app.use(httpLogger(deps.log));
+  app.use(helmet());
+  app.use(healthRouter(deps));
+
+  app.use(express.json({ limit: BODY_LIMIT, type: BODY_TYPES.slice(0, 2) }));
+  app.use(express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 50 }));
+  app.use(onlyKnownBodies);
+
+  app.use('/api', authenticate(deps));
+  app.use('/api', accountsRouter(deps));
+  app.use('/api/todos', todosRouter(deps));
+
+  app.use(notFoundHandler);
+  app.use(problemHandler);
+  return app;
+}

@@ -1,0 +1,76 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(3000),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// URL' }),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// URL' }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Connections per worker. Workers × PG_POOL_MAX must stay below the
+  // server's max_connections with room left for migrations and jobs.
+  PG_POOL_MAX: int(1, 200).default(10),
+  PG_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  PG_CONNECT_TIMEOUT_MS: int(100, 60_000).default(2_000),
+  // How many proxy hops to trust for X-Forwarded-*: 1 behind our nginx, 0 when
+  // clients reach the app directly.
+  TRUST_PROXY_HOPS: int(0, 10).default(0),
+  SESSION_TTL_DAYS: int(1, 365).default(30),
+  // Cost of scrypt as log2(N); 15 is 32 MiB and ~50 ms per hash here.
+  PASSWORD_SCRYPT_LOG_N: int(10, 20).default(15),
+  // Forces the Secure flag on the session cookie even when the request did
+  // not arrive over HTTPS (set it when TLS ends before a proxy we do not trust).
+  COOKIE_SECURE: bool.optional(),
+  WEB_CONCURRENCY: int(1, 256).default(os.availableParallelism()),
+});
+
+export type Config = Readonly<{
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  logLevel: string;
+  pg: Readonly<{ poolMax: number; statementTimeoutMs: number; connectTimeoutMs: number }>;
+  trustProxyHops: number;
+  sessionTtlDays: number;
+  scryptLogN: number;
+  cookieSecure: boolean | undefined;
+  webConcurrency: number;
+}>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    logLevel: e.LOG_LEVEL,
+    pg: Object.freeze({
+      poolMax: e.PG_POOL_MAX,
+      statementTimeoutMs: e.PG_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: e.PG_CONNECT_TIMEOUT_MS,
+    }),
+    trustProxyHops: e.TRUST_PROXY_HOPS,
+    sessionTtlDays: e.SESSION_TTL_DAYS,
+    scryptLogN: e.PASSWORD_SCRYPT_LOG_N,
+    cookieSecure: e.COOKIE_SECURE,
+    webConcurrency: e.WEB_CONCURRENCY,
+  });
+}

@@ -1,0 +1,32 @@
+import type { Config } from './config';
+import { createPool, type Pool } from './db';
+import { createLogger, type Logger } from './log';
+import { createRedis, type Redis } from './redis';
+
+/** Everything a request handler may touch, built once at start-up and passed down. */
+export type Deps = {
+  config: Config;
+  log: Logger;
+  db: Pool;
+  redis: Redis;
+  /** Flipped by the shutdown sequence so readiness fails before the server stops accepting. */
+  lifecycle: { shuttingDown: boolean };
+};
+
+/** Connects to PostgreSQL and Redis; resolves only when both answer. */
+export async function openDeps(config: Config, log = createLogger(config.logLevel)): Promise<Deps> {
+  const db = createPool(config);
+  const redis = createRedis(config.redisUrl, log);
+  try {
+    await Promise.all([db.query('SELECT 1'), redis.connect()]);
+  } catch (err) {
+    await closeDeps({ db, redis });
+    throw err;
+  }
+  return { config, log, db, redis, lifecycle: { shuttingDown: false } };
+}
+
+export async function closeDeps(deps: Pick<Deps, 'db' | 'redis'>): Promise<void> {
+  deps.redis.disconnect();
+  await deps.db.end();
+}

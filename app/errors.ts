@@ -1,0 +1,145 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+
+export type FieldError = { field: string; message: string; expected: string };
+
+type ProblemInit = {
+  status: number;
+  code: string;
+  title: string;
+  detail: string;
+  retryable?: boolean;
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+};
+
+/**
+ * The one error family the app throws on purpose. Each kind has a stable
+ * `code` that becomes the problem `type`, so clients can branch on it.
+ */
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly title: string;
+  readonly retryable: boolean;
+  readonly errors: FieldError[] | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(init: ProblemInit) {
+    super(init.detail);
+    this.status = init.status;
+    this.code = init.code;
+    this.title = init.title;
+    this.retryable = init.retryable ?? false;
+    this.errors = init.errors;
+    this.headers = init.headers ?? {};
+  }
+}
+
+export const badRequest = (detail: string) =>
+  new AppError({ status: 400, code: 'malformed-request', title: 'Malformed request', detail });
+
+export const unauthorized = (detail: string, headers?: Record<string, string>) =>
+  new AppError({ status: 401, code: 'unauthenticated', title: 'Authentication required', detail, ...(headers && { headers }) });
+
+export const forbidden = (code: string, detail: string) =>
+  new AppError({ status: 403, code, title: 'Forbidden', detail });
+
+export const notFound = (detail: string) =>
+  new AppError({ status: 404, code: 'not-found', title: 'Not found', detail });
+
+export const conflict = (code: string, detail: string, errors?: FieldError[]) =>
+  new AppError({ status: 409, code, title: 'Conflict', detail, ...(errors && { errors }) });
+
+export const unprocessable = (detail: string, errors: FieldError[]) =>
+  new AppError({ status: 422, code: 'validation-failed', title: 'Validation failed', detail, errors });
+
+export const unavailable = (detail: string, retryAfterSeconds = 5) =>
+  new AppError({
+    status: 503,
+    code: 'dependency-unavailable',
+    title: 'Service temporarily unavailable',
+    detail,
+    retryable: true,
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
+
+// node-postgres and socket errors that mean "the database is not answering
+// right now": the request may succeed if retried.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
+  '57P01', '57P02', '57P03', // admin/crash shutdown, cannot connect now
+  '53300', // too many connections
+  '57014', // statement timeout
+  '08000', '08001', '08003', '08004', '08006',
+]);
+
+export function isDependencyDown(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  return /timeout exceeded when trying to connect|Connection terminated|Client has encountered a connection error/.test(err.message);
+}
+
+// body-parser reports its failures with a `type`; these are the client's fault.
+const BODY_PARSER_ERRORS: Record<string, (e: Error & { limit?: number }) => AppError> = {
+  'entity.parse.failed': () => badRequest('The request body is not valid JSON.'),
+  'entity.verify.failed': () => badRequest('The request body could not be verified.'),
+  'request.aborted': () => badRequest('The request body was not received completely.'),
+  'request.size.invalid': () => badRequest('The request body length does not match Content-Length.'),
+  'parameters.too.many': () => unprocessable('The form has too many fields.', []),
+  'entity.too.large': (e) =>
+    new AppError({
+      status: 413,
+      code: 'body-too-large',
+      title: 'Request body too large',
+      detail: `The request body may be at most ${e.limit ?? 16384} bytes.`,
+    }),
+  'encoding.unsupported': () => unsupportedMediaType('This Content-Encoding is not supported; send identity, gzip or deflate.'),
+  'charset.unsupported': () => unsupportedMediaType('This charset is not supported; send UTF-8.'),
+};
+
+export const unsupportedMediaType = (detail: string) =>
+  new AppError({ status: 415, code: 'unsupported-media-type', title: 'Unsupported media type', detail });
+
+export function toAppError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  const type = (err as { type?: unknown } | null)?.type;
+  if (typeof type === 'string' && type in BODY_PARSER_ERRORS) return BODY_PARSER_ERRORS[type]!(err as Error);
+  if (isDependencyDown(err)) return unavailable('A backing service is not answering; try again shortly.');
+  return undefined;
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(notFound(`Nothing is at ${req.method} ${req.path}.`));
+};
+
+/** Every error leaves as application/problem+json (RFC 9457); 5xx details stay in the log. */
+export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  const known = toAppError(err);
+  const problem = known ?? new AppError({
+    status: 500,
+    code: 'internal',
+    title: 'Internal server error',
+    detail: 'Something went wrong on our side; it has been logged.',
+    retryable: true,
+  });
+  if (problem.status >= 500) req.log.error({ err }, 'request failed');
+  else req.log.debug({ code: problem.code }, problem.message);
+
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.status(problem.status);
+  res.set(problem.headers);
+  res.type('application/problem+json; charset=utf-8');
+  res.send(JSON.stringify({
+    type: `/problems/${problem.code}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.message,
+    request_id: String(req.id),
+    retryable: problem.retryable,
+    ...(problem.errors && { errors: problem.errors }),
+  }));
+};

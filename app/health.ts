@@ -1,0 +1,40 @@
+import { Router } from 'express';
+import type { Deps } from './deps';
+
+const CHECK_TIMEOUT_MS = 1_000;
+
+function withTimeout<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('health check timed out')), CHECK_TIMEOUT_MS);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+const probe = (work: () => Promise<unknown>) =>
+  withTimeout(work()).then(() => 'up' as const, () => 'down' as const);
+
+export function healthRouter(deps: Deps): Router {
+  const router = Router();
+
+  // Liveness: the process answers. Never touches a dependency, so a database
+  // outage does not make the supervisor restart healthy workers.
+  router.get('/health', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ ok: true });
+  });
+
+  // Readiness: safe to route traffic here.
+  router.get('/health/ready', async (_req, res) => {
+    const [postgres, redis] = await Promise.all([
+      probe(() => deps.db.query('SELECT 1')),
+      probe(() => deps.redis.ping()),
+    ]);
+    const shuttingDown = deps.lifecycle.shuttingDown;
+    const ok = !shuttingDown && postgres === 'up' && redis === 'up';
+    res.set('Cache-Control', 'no-store');
+    if (!ok) res.status(503).set('Retry-After', '5');
+    res.json({ ok, postgres, redis, ...(shuttingDown && { shutting_down: true }) });
+  });
+
+  return router;
+}

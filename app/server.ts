@@ -1,0 +1,76 @@
+import http from 'node:http';
+import { buildApp } from './app';
+import { loadConfig } from './config';
+import { closeDeps, openDeps, type Deps } from './deps';
+import { createLogger } from './log';
+
+// Node's defaults are tuned for direct clients; behind nginx the keep-alive
+// must outlive nginx's upstream keepalive_timeout (60 s), or nginx may reuse a
+// socket that Node is closing and the client sees a 502.
+const KEEP_ALIVE_MS = 65_000;
+const HEADERS_TIMEOUT_MS = 66_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+// Must stay below PM2's kill_timeout so we exit on our own terms.
+const DRAIN_TIMEOUT_MS = 8_000;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const deps = await openDeps(config, log);
+
+  const server = http.createServer(buildApp(deps));
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  log.info({ host: config.host, port: config.port }, 'listening');
+  // PM2's wait_ready: only now, with PostgreSQL and Redis answering, may
+  // traffic (and the reload of the next worker) proceed.
+  process.send?.('ready');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining');
+    void shutdown(server, deps).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // PM2 on Windows and some setups send a message instead of a signal.
+  process.on('message', (msg) => msg === 'shutdown' && stop('shutdown message'));
+}
+
+/** Stop accepting, let in-flight requests finish, then close the pools. */
+async function shutdown(server: http.Server, deps: Deps): Promise<void> {
+  deps.lifecycle.shuttingDown = true;
+  const hardExit = setTimeout(() => {
+    deps.log.error('drain timed out; exiting with requests still open');
+    process.exit(1);
+  }, DRAIN_TIMEOUT_MS);
+  hardExit.unref();
+
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Idle keep-alive sockets would hold close() open until they time out.
+  server.closeIdleConnections();
+  await closed;
+  await closeDeps(deps);
+  clearTimeout(hardExit);
+  deps.log.info('stopped');
+}
+
+main().catch((err: unknown) => {
+  const log = createLogger('info');
+  log.fatal({ err }, 'failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,26 @@
+// A cursor names the last row of a page by its sort key (created_at, id). It
+// is opaque to clients: base64url of JSON, so its form can change later.
+
+export type Cursor = { createdAt: Date; id: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt.toISOString(), c.id])).toString('base64url');
+}
+
+export function decodeCursor(raw: string): Cursor | undefined {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(raw)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value) || value.length !== 2) return undefined;
+  const [time, id] = value as unknown[];
+  if (typeof time !== 'string' || typeof id !== 'string' || !UUID.test(id)) return undefined;
+  const createdAt = new Date(time);
+  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== time) return undefined;
+  return { createdAt, id };
+}

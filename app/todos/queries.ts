@@ -1,0 +1,90 @@
+import type { Queryable } from '../db';
+import type { Cursor } from './cursor';
+
+export type TodoRow = {
+  id: string;
+  content: string;
+  is_finished: boolean;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+};
+
+const COLUMNS = 'id, content, is_finished, created_at, updated_at, finished_at';
+
+export type ListParams = {
+  userId: string;
+  limit: number;
+  isFinished?: boolean | undefined;
+  after?: Cursor | undefined;
+  offset?: number | undefined;
+};
+
+/**
+ * Newest first. Keyset paging compares the row (created_at, id) with the
+ * cursor, which the index (user_id, created_at DESC, id DESC) answers
+ * directly: the cost of a page does not grow with its depth.
+ */
+export async function listTodos(q: Queryable, p: ListParams): Promise<TodoRow[]> {
+  const values: unknown[] = [p.userId];
+  const where = ['user_id = $1'];
+  if (p.isFinished !== undefined) {
+    values.push(p.isFinished);
+    where.push(`is_finished = $${values.length}`);
+  }
+  if (p.after) {
+    values.push(p.after.createdAt, p.after.id);
+    where.push(`(created_at, id) < ($${values.length - 1}, $${values.length})`);
+  }
+  values.push(p.limit);
+  let sql = `SELECT ${COLUMNS} FROM todos WHERE ${where.join(' AND ')}
+             ORDER BY created_at DESC, id DESC LIMIT $${values.length}`;
+  if (p.offset) {
+    values.push(p.offset);
+    sql += ` OFFSET $${values.length}`;
+  }
+  const { rows } = await q.query<TodoRow>(sql, values);
+  return rows;
+}
+
+export async function getTodo(q: Queryable, userId: string, id: string): Promise<TodoRow | undefined> {
+  const { rows } = await q.query<TodoRow>(`SELECT ${COLUMNS} FROM todos WHERE id = $1 AND user_id = $2`, [id, userId]);
+  return rows[0];
+}
+
+export async function insertTodo(q: Queryable, userId: string, content: string): Promise<TodoRow> {
+  const { rows } = await q.query<TodoRow>(
+    `INSERT INTO todos (user_id, content) VALUES ($1, $2) RETURNING ${COLUMNS}`,
+    [userId, content],
+  );
+  return rows[0]!;
+}
+
+/** Finishing keeps the first finished_at; unfinishing clears it. */
+export async function updateTodo(
+  q: Queryable,
+  userId: string,
+  id: string,
+  change: { content?: string | undefined; isFinished?: boolean | undefined },
+): Promise<TodoRow | undefined> {
+  const { rows } = await q.query<TodoRow>(
+    `UPDATE todos SET
+       content = COALESCE($3, content),
+       is_finished = COALESCE($4, is_finished),
+       finished_at = CASE
+         WHEN $4::boolean IS NULL THEN finished_at
+         WHEN $4 THEN COALESCE(finished_at, now())
+         ELSE NULL
+       END,
+       updated_at = now()
+     WHERE id = $1 AND user_id = $2
+     RETURNING ${COLUMNS}`,
+    [id, userId, change.content ?? null, change.isFinished ?? null],
+  );
+  return rows[0];
+}
+
+export async function deleteTodo(q: Queryable, userId: string, id: string): Promise<boolean> {
+  const { rowCount } = await q.query('DELETE FROM todos WHERE id = $1 AND user_id = $2', [id, userId]);
+  return rowCount === 1;
+}

@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import { requireUser, userOf } from '../accounts/auth';
+import type { Deps } from '../deps';
+import { notFound } from '../errors';
+import { formBooleans, parseInput } from '../input';
+import { createBody, idempotencyHeader, listQuery, patchBody, todoId } from './schema';
+import * as service from './service';
+
+/**
+ * Sends JSON with a weak ETag of its bytes; Express answers 304 by itself
+ * when If-None-Match matches. Private: caches must revalidate every time.
+ */
+function sendTagged(res: Response, body: unknown): void {
+  const json = JSON.stringify(body);
+  const tag = createHash('sha1').update(json).digest('base64url');
+  res.set({ ETag: `W/"${tag}"`, 'Cache-Control': 'private, no-cache' });
+  res.type('application/json; charset=utf-8').send(json);
+}
+
+// A malformed id cannot name a todo: 404, like any todo that is not yours.
+function idOf(req: Request): string {
+  const id = todoId.safeParse(req.params.id);
+  if (!id.success) throw notFound('There is no such todo.');
+  return id.data;
+}
+
+export function todosRouter(deps: Deps): Router {
+  const router = Router();
+  router.use(requireUser);
+
+  router.get('/', async (req, res) => {
+    const query = parseInput(listQuery, req.query, 'query');
+    sendTagged(res, await service.listTodos(deps, userOf(req).id, query));
+  });
+
+  router.post('/', async (req, res) => {
+    const { content } = parseInput(createBody, req.body ?? {}, 'body');
+    const { 'Idempotency-Key': key } = parseInput(idempotencyHeader, { 'Idempotency-Key': req.get('Idempotency-Key') }, 'headers');
+    const created = await service.createTodo(deps, userOf(req).id, content, key);
+    if (created.location) res.location(created.location);
+    if (created.replayed) res.set('Idempotent-Replayed', 'true');
+    res.status(created.status).set('Cache-Control', 'no-store').json(created.body);
+  });
+
+  router.get('/:id', async (req, res) => {
+    sendTagged(res, await service.getTodo(deps, userOf(req).id, idOf(req)));
+  });
+
+  router.patch('/:id', async (req, res) => {
+    const id = idOf(req);
+    const body = parseInput(patchBody, formBooleans(req, req.body ?? {}, ['is_finished']), 'body');
+    const todo = await service.updateTodo(deps, userOf(req).id, id, { content: body.content, isFinished: body.is_finished });
+    res.set('Cache-Control', 'no-store').json(todo);
+  });
+
+  // The tutorial's verb for finishing a todo.
+  router.put('/:id/finish', async (req, res) => {
+    const todo = await service.updateTodo(deps, userOf(req).id, idOf(req), { isFinished: true });
+    res.set('Cache-Control', 'no-store').json(todo);
+  });
+
+  router.delete('/:id', async (req, res) => {
+    await service.deleteTodo(deps, userOf(req).id, idOf(req));
+    res.status(204).end();
+  });
+
+  return router;
+}

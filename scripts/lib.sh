@@ -1,0 +1,149 @@
+# Shared set-up for the run, stop, test and bench commands: installs what is
+# missing and runs private PostgreSQL and Redis instances on the project's own
+# ports and data folders, never the machine's default services.
+# shellcheck shell=bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+log() { printf '\033[1m[todo-stack]\033[0m %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- packages ----------------------------------------------------------------
+
+APT_UPDATED=
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "missing Debian packages ($*); run as root or install them: apt-get install $*"
+  if [ -z "$APT_UPDATED" ]; then
+    log "apt-get update"
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  log "installing $*"
+  # Keep the packages' own services from starting on the default ports: we
+  # run private instances instead.
+  local policy=/usr/sbin/policy-rc.d created=
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  local rc=$?
+  [ -n "$created" ] && rm -f "$policy"
+  [ $rc = 0 ] || die "apt-get install $* failed"
+}
+
+pg_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+# ensure_packages postgres redis nginx chromium wrk: installs the ones missing.
+ensure_packages() {
+  local want=() what
+  for what in "$@"; do
+    case $what in
+      postgres) [ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/postgres" ] || want+=(postgresql postgresql-contrib) ;;
+      redis) command -v redis-server >/dev/null || want+=(redis-server) ;;
+      nginx) command -v nginx >/dev/null || want+=(nginx) ;;
+      chromium) command -v chromium >/dev/null || want+=(chromium) ;;
+      wrk) command -v wrk >/dev/null || want+=(wrk) ;;
+      openssl) command -v openssl >/dev/null || want+=(openssl) ;;
+    esac
+  done
+  [ ${#want[@]} = 0 ] || apt_install "${want[@]}"
+}
+
+ensure_node_modules() {
+  if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+    log "installing npm packages (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
+  fi
+}
+
+# --- PostgreSQL ---------------------------------------------------------------
+
+# as_postgres CMD...: PostgreSQL refuses to run as root.
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# The data folder must be reachable by the postgres user; a clone under a
+# private home folder (/root) is not, so it then lives under /var/tmp.
+pg_datadir() {
+  local wanted=$1
+  mkdir -p "$(dirname "$wanted")"
+  if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$(dirname "$wanted")" 2>/dev/null; then
+    echo "$wanted"
+  else
+    echo "/var/tmp/todo-stack-$(printf '%s' "$wanted" | md5sum | cut -c1-12)/pg"
+  fi
+}
+
+# start_postgres DIR PORT DBNAME [durable|fast]: prints the DATABASE_URL.
+start_postgres() {
+  local dir port=$2 db=$3 mode=${4:-durable} bin
+  bin=$(pg_bindir)
+  dir=$(pg_datadir "$1")
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres: "$dir" && chmod 700 "$dir"
+  local pwfile="$dir/../pg-password"
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    log "initialising PostgreSQL in $dir"
+    head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$pwfile"
+    chmod 600 "$pwfile"
+    local su_pw; su_pw=$(mktemp); head -c 18 /dev/urandom | base64 >"$su_pw"
+    [ "$(id -u)" = 0 ] && chown postgres: "$su_pw"
+    as_postgres "$bin/initdb" -D "$dir" -U postgres --pwfile="$su_pw" --auth-local=peer --auth-host=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 >"$dir.initdb.log" 2>&1 || { rm -f "$su_pw"; die "initdb failed: see $dir.initdb.log"; }
+    rm -f "$su_pw"
+  fi
+  # Unix socket paths are limited to ~100 bytes.
+  local sock=$dir
+  [ ${#sock} -lt 90 ] || { sock=/tmp/todo-stack-pg-$port; mkdir -p "$sock"; [ "$(id -u)" = 0 ] && chown postgres: "$sock"; }
+  if ! as_postgres "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    local extra=()
+    # Tests throw their data away: skip the disk syncs that make writes durable.
+    [ "$mode" = fast ] && extra=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+    log "starting PostgreSQL on 127.0.0.1:$port"
+    as_postgres "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$sock -c max_connections=100 \
+          -c shared_preload_libraries=pg_stat_statements ${extra[*]}" start >/dev/null \
+      || die "PostgreSQL did not start: see $dir/server.log"
+  fi
+  local pw; pw=$(cat "$pwfile")
+  as_postgres "$bin/psql" -h "$sock" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt >/dev/null <<SQL || die "could not create the database role"
+SELECT format('CREATE ROLE todo LOGIN CREATEDB PASSWORD %L', '$pw') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'todo') \gexec
+SELECT format('CREATE DATABASE %I OWNER todo', '$db') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$db') \gexec
+\c $db
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+SQL
+  echo "postgres://todo:$pw@127.0.0.1:$port/$db"
+}
+
+stop_postgres() {
+  local dir; dir=$(pg_datadir "$1")
+  [ -f "$dir/postmaster.pid" ] || return 0
+  log "stopping PostgreSQL ($dir)"
+  as_postgres "$(pg_bindir)/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# --- Redis -----------------------------------------------------------------------
+
+# start_redis DIR PORT [durable|fast]: prints the REDIS_URL.
+start_redis() {
+  local dir=$1 port=$2 mode=${3:-durable}
+  mkdir -p "$dir"
+  if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
+    local persist=(--appendonly yes --appendfsync everysec)
+    [ "$mode" = fast ] && persist=(--appendonly no)
+    log "starting Redis on 127.0.0.1:$port"
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' "${persist[@]}" \
+      --maxmemory 512mb --maxmemory-policy noeviction >/dev/null || die "Redis did not start: see $dir/redis.log"
+    local i
+    for i in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+  echo "redis://127.0.0.1:$port"
+}
+
+stop_redis() {
+  local dir=$1 port=$2
+  [ -f "$dir/redis.pid" ] || return 0
+  log "stopping Redis (127.0.0.1:$port)"
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+  rm -f "$dir/redis.pid"
+}
