@@ -38,8 +38,12 @@ function knownFields(schema: z.ZodType): string[] {
 
 function describe(schema: z.ZodType, path: PropertyKey[]): string | undefined {
   const key = path[0];
-  if (typeof key !== 'string') return schema.description;
-  return shapeOf(schema)?.[key]?.description;
+  let field: z.ZodType | undefined = typeof key === 'string' ? shapeOf(schema)?.[key] : schema;
+  // .optional(), .default() and the like wrap the described schema.
+  while (field && !field.description) {
+    field = (field as { def?: { innerType?: z.ZodType } }).def?.innerType;
+  }
+  return field?.description;
 }
 
 function fallbackExpected(issue: z.core.$ZodIssue): string {

@@ -65,7 +65,11 @@ export function authenticate(deps: Deps): RequestHandler {
  */
 export const requireUser: RequestHandler = (req, _res, next) => {
   const auth = req.auth;
-  if (!auth) throw unauthorized('Log in, or send an API token as "Authorization: Bearer <token>".');
+  if (!auth) {
+    throw unauthorized('Log in, or send an API token as "Authorization: Bearer <token>".', {
+      'WWW-Authenticate': 'Bearer realm="todo-stack"',
+    });
+  }
   if (auth.kind === 'session' && !SAFE_METHODS.has(req.method)) {
     const sent = req.get('X-CSRF-Token');
     if (!sent) throw forbidden('csrf-missing', 'Send the session\'s CSRF token in the X-CSRF-Token header.');

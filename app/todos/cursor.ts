@@ -3,6 +3,11 @@
 
 export type Cursor = { createdAt: Date; id: string };
 
+// Times the API can have issued: PostgreSQL rejects some that JavaScript
+// accepts, so a forged cursor must fail here, as a 422.
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(9999, 11, 31);
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function encodeCursor(c: Cursor): string {
@@ -21,6 +26,7 @@ export function decodeCursor(raw: string): Cursor | undefined {
   const [time, id] = value as unknown[];
   if (typeof time !== 'string' || typeof id !== 'string' || !UUID.test(id)) return undefined;
   const createdAt = new Date(time);
-  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== time) return undefined;
+  const ms = createdAt.getTime();
+  if (Number.isNaN(ms) || ms < EARLIEST || ms > LATEST || createdAt.toISOString() !== time) return undefined;
   return { createdAt, id };
 }
