@@ -6,6 +6,7 @@ import type { Deps } from './deps';
 import { notFoundHandler, problemHandler, unsupportedMediaType } from './errors';
 import { healthRouter } from './health';
 import { httpLogger } from './log';
+import { metricsRouter, timeRequests } from './metrics';
 import { todosRouter } from './todos/routes';
 
 const BODY_LIMIT = '16kb';
@@ -30,8 +31,32 @@ export function buildApp(deps: Deps): express.Express {
   app.set('query parser', 'simple');
 
   app.use(httpLogger(deps.log));
-  app.use(helmet());
+  // While draining, every response asks the client (nginx) to drop the socket.
+  app.use((_req, res, next) => {
+    if (deps.lifecycle.shuttingDown) res.set('Connection', 'close');
+    next();
+  });
+  // nginx sets HSTS, on HTTPS only. The API returns JSON and the public
+  // pages plain HTML with our own stylesheet: nothing else may load.
+  app.use(helmet({
+    strictTransportSecurity: false,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+  }));
+  app.use(timeRequests(deps.metrics));
   app.use(healthRouter(deps));
+  // Reachable only from loopback through nginx (nginx/sites/todo-stack.conf).
+  app.use(metricsRouter(deps.metrics, deps.redis));
 
   app.use(express.json({ limit: BODY_LIMIT, type: BODY_TYPES.slice(0, 2) }));
   app.use(express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 50 }));

@@ -26,6 +26,10 @@ const envSchema = z.object({
   // not arrive over HTTPS (set it when TLS ends before a proxy we do not trust).
   COOKIE_SECURE: bool.optional(),
   WEB_CONCURRENCY: int(1, 256).default(os.availableParallelism()),
+  // How long a stopping worker keeps listening (answering Connection: close)
+  // before it closes its socket: nginx's upstream keepalive_timeout, so no
+  // pooled connection is closed under nginx's feet.
+  SHUTDOWN_DELAY_MS: int(0, 60_000).default(0),
 });
 
 export type Config = Readonly<{
@@ -41,6 +45,7 @@ export type Config = Readonly<{
   scryptLogN: number;
   cookieSecure: boolean | undefined;
   webConcurrency: number;
+  shutdownDelayMs: number;
 }>;
 
 export class ConfigError extends Error {
@@ -72,5 +77,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scryptLogN: e.PASSWORD_SCRYPT_LOG_N,
     cookieSecure: e.COOKIE_SECURE,
     webConcurrency: e.WEB_CONCURRENCY,
+    shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
   });
 }

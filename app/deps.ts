@@ -1,6 +1,7 @@
 import type { Config } from './config';
 import { createPool, type Pool } from './db';
 import { createLogger, type Logger } from './log';
+import { createMetrics, type Metrics } from './metrics';
 import { createRedis, type Redis } from './redis';
 
 /** Everything a request handler may touch, built once at start-up and passed down. */
@@ -9,6 +10,7 @@ export type Deps = {
   log: Logger;
   db: Pool;
   redis: Redis;
+  metrics: Metrics;
   /** Flipped by the shutdown sequence so readiness fails before the server stops accepting. */
   lifecycle: { shuttingDown: boolean };
 };
@@ -23,7 +25,7 @@ export async function openDeps(config: Config, log = createLogger(config.logLeve
     await closeDeps({ db, redis });
     throw err;
   }
-  return { config, log, db, redis, lifecycle: { shuttingDown: false } };
+  return { config, log, db, redis, metrics: createMetrics(), lifecycle: { shuttingDown: false } };
 }
 
 export async function closeDeps(deps: Pick<Deps, 'db' | 'redis'>): Promise<void> {

@@ -33,6 +33,9 @@ export function httpLogger(logger: Logger) {
   return pinoHttp({
     logger,
     genReqId: requestId,
+    // Every line logged through req.log carries request_id, not only the
+    // completion line.
+    quietReqLogger: true,
     customAttributeKeys: { reqId: 'request_id' },
     // Headers carry cookies and bearer tokens: log only what helps debugging.
     serializers: {
@@ -42,6 +45,9 @@ export function httpLogger(logger: Logger) {
         remote: req.remoteAddress,
       }),
       res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      // pino-http invents an error for every 5xx; the real one, if any, is
+      // logged by the error handler with its stack.
+      err: (err: Error) => (err.message.startsWith('failed with status code') ? undefined : pino.stdSerializers.err(err)),
     },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     wrapSerializers: false,

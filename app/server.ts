@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { buildApp } from './app';
-import { loadConfig } from './config';
+import { ConfigError, loadConfig } from './config';
 import { closeDeps, openDeps, type Deps } from './deps';
 import { createLogger } from './log';
 
@@ -10,7 +10,8 @@ import { createLogger } from './log';
 const KEEP_ALIVE_MS = 65_000;
 const HEADERS_TIMEOUT_MS = 66_000;
 const REQUEST_TIMEOUT_MS = 30_000;
-// Must stay below PM2's kill_timeout so we exit on our own terms.
+// In-flight requests get this long; with the shutdown delay it stays below
+// PM2's kill_timeout, so we exit on our own terms.
 const DRAIN_TIMEOUT_MS = 8_000;
 
 async function main(): Promise<void> {
@@ -28,15 +29,14 @@ async function main(): Promise<void> {
     server.listen(config.port, config.host, resolve);
   });
   log.info({ host: config.host, port: config.port }, 'listening');
-  // PM2's wait_ready: only now, with PostgreSQL and Redis answering, may
-  // traffic (and the reload of the next worker) proceed.
-  process.send?.('ready');
+  const stopPublishing = deps.metrics.startPublishing(deps.redis, log);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'draining');
+    stopPublishing();
     void shutdown(server, deps).then(
       () => process.exit(0),
       (err: unknown) => {
@@ -49,28 +49,37 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   // PM2 on Windows and some setups send a message instead of a signal.
   process.on('message', (msg) => msg === 'shutdown' && stop('shutdown message'));
+
+  // PM2's wait_ready: only now, with PostgreSQL and Redis answering and the
+  // signal handlers in place, may traffic (and the next worker's reload) go on.
+  process.send?.('ready');
 }
 
-/** Stop accepting, let in-flight requests finish, then close the pools. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Readiness fails and responses say Connection: close; after the shutdown
+ * delay (nginx has let go of its idle sockets by then) stop accepting, let
+ * in-flight requests finish, then close the pools.
+ */
 async function shutdown(server: http.Server, deps: Deps): Promise<void> {
   deps.lifecycle.shuttingDown = true;
   const hardExit = setTimeout(() => {
     deps.log.error('drain timed out; exiting with requests still open');
     process.exit(1);
-  }, DRAIN_TIMEOUT_MS);
+  }, deps.config.shutdownDelayMs + DRAIN_TIMEOUT_MS);
   hardExit.unref();
 
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  // Idle keep-alive sockets would hold close() open until they time out.
-  server.closeIdleConnections();
-  await closed;
+  await sleep(deps.config.shutdownDelayMs);
+  // close() also closes idle keep-alive sockets and waits for busy ones.
+  await new Promise<void>((resolve) => server.close(() => resolve()));
   await closeDeps(deps);
   clearTimeout(hardExit);
   deps.log.info('stopped');
 }
 
 main().catch((err: unknown) => {
-  const log = createLogger('info');
-  log.fatal({ err }, 'failed to start');
+  if (err instanceof ConfigError) console.error(`todo-stack: ${err.message}`);
+  else createLogger('info').fatal({ err }, 'failed to start');
   process.exit(1);
 });

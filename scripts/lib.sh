@@ -38,10 +38,11 @@ ensure_packages() {
     case $what in
       postgres) [ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/postgres" ] || want+=(postgresql postgresql-contrib) ;;
       redis) command -v redis-server >/dev/null || want+=(redis-server) ;;
-      nginx) command -v nginx >/dev/null || want+=(nginx) ;;
+      nginx) command -v nginx >/dev/null || want+=(nginx libnginx-mod-http-brotli-filter) ;;
       chromium) command -v chromium >/dev/null || want+=(chromium) ;;
       wrk) command -v wrk >/dev/null || want+=(wrk) ;;
       openssl) command -v openssl >/dev/null || want+=(openssl) ;;
+      curl) command -v curl >/dev/null || want+=(curl ca-certificates) ;;
     esac
   done
   [ ${#want[@]} = 0 ] || apt_install "${want[@]}"
@@ -108,7 +109,9 @@ start_postgres() {
   as_postgres "$bin/psql" -h "$sock" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt >/dev/null <<SQL || die "could not create the database role"
 SELECT format('CREATE ROLE todo LOGIN CREATEDB PASSWORD %L', '$pw') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'todo') \gexec
 SELECT format('CREATE DATABASE %I OWNER todo', '$db') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$db') \gexec
+SET client_min_messages = warning;
 \c $db
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 SQL
   echo "postgres://todo:$pw@127.0.0.1:$port/$db"
@@ -146,4 +149,73 @@ stop_redis() {
   log "stopping Redis (127.0.0.1:$port)"
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
   rm -f "$dir/redis.pid"
+}
+
+# --- nginx ---------------------------------------------------------------------
+
+BROTLI_MODULE=/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so
+
+# render_nginx RUN_DIR: fills in nginx/ for this machine into RUN_DIR/nginx.
+# Reads HTTP_PORT HTTPS_PORT APP_PORT STATIC_ROOT LOG_DIR from the environment.
+render_nginx() {
+  local run=$1 conf=$1/nginx user=www-data modules='' brotli=''
+  mkdir -p "$conf" "$run/tmp" "$run/cache" "$run/tls" "$LOG_DIR"
+  # Workers drop root; if they cannot read the UI from here, they stay root.
+  if [ "$(id -u)" != 0 ]; then user=$(id -un)
+  elif ! runuser -u www-data -- test -r "$STATIC_ROOT/index.html" 2>/dev/null; then user=root; fi
+  [ "$user" = www-data ] && chown -R www-data: "$run/tmp" "$run/cache"
+  if [ -f "$BROTLI_MODULE" ]; then
+    modules="load_module $BROTLI_MODULE;"
+    brotli="include $conf/snippets/brotli.conf;"
+  fi
+  if [ ! -f "$run/tls/cert.pem" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+      -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+      -keyout "$run/tls/key.pem" -out "$run/tls/cert.pem" >/dev/null 2>&1 || die "could not make a TLS certificate"
+  fi
+  (cd "$ROOT/nginx" && find . -name '*.conf') | while read -r f; do
+    mkdir -p "$conf/$(dirname "$f")"
+    sed -e "s#{{CONF_DIR}}#$conf#g" -e "s#{{RUN_DIR}}#$run#g" -e "s#{{LOG_DIR}}#$LOG_DIR#g" \
+        -e "s#{{STATIC_ROOT}}#$STATIC_ROOT#g" -e "s#{{USER}}#$user#g" \
+        -e "s#{{LOAD_MODULES}}#$modules#g" -e "s#{{BROTLI_INCLUDE}}#$brotli#g" \
+        -e "s#{{LISTEN_ADDR}}#${LISTEN_ADDR:-127.0.0.1}#g" -e "s#{{EXTRA_LISTEN}}#${EXTRA_LISTEN:-}#g" \
+        -e "s#{{HTTP_PORT}}#$HTTP_PORT#g" -e "s#{{HTTPS_PORT}}#$HTTPS_PORT#g" -e "s#{{APP_PORT}}#$APP_PORT#g" \
+        -e "s#{{LIMIT_RATE}}#${NGINX_LIMIT_RATE:-50}#g" -e "s#{{LIMIT_BURST}}#${NGINX_LIMIT_BURST:-100}#g" \
+        -e "s#{{LIMIT_CONN}}#${NGINX_LIMIT_CONN:-64}#g" \
+        -e "s#{{LIMIT_EXEMPT}}#${NGINX_LIMIT_EXEMPT-127.0.0.0/8 0; ::1 0;}#g" \
+        "$ROOT/nginx/$f" >"$conf/$f"
+  done
+  if grep -rn '{{' "$conf" >&2; then die "nginx config has tokens left unrendered"; fi
+}
+
+start_nginx() {
+  local run=$1
+  nginx -t -q -c "$run/nginx/nginx.conf" -p "$run" 2>&1 | grep -v 'could not open error log' >&2 || true
+  nginx -t -q -c "$run/nginx/nginx.conf" -p "$run" 2>/dev/null || die "nginx -t failed on $run/nginx/nginx.conf"
+  if [ -f "$run/nginx.pid" ] && kill -0 "$(cat "$run/nginx.pid")" 2>/dev/null; then
+    log "reloading nginx"
+    nginx -c "$run/nginx/nginx.conf" -p "$run" -s reload 2>/dev/null
+  else
+    log "starting nginx on http://127.0.0.1:$HTTP_PORT and https://127.0.0.1:$HTTPS_PORT"
+    nginx -c "$run/nginx/nginx.conf" -p "$run" 2>/dev/null || die "nginx did not start: see $LOG_DIR/nginx-error.log"
+  fi
+}
+
+stop_nginx() {
+  local run=$1 pid
+  [ -f "$run/nginx.pid" ] || return 0
+  pid=$(cat "$run/nginx.pid")
+  log "stopping nginx"
+  nginx -c "$run/nginx/nginx.conf" -p "$run" -s quit 2>/dev/null || kill "$pid" 2>/dev/null || true
+  local i; for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+}
+
+# wait_http URL SECONDS: until URL answers 200.
+wait_http() {
+  local i
+  for i in $(seq $(( $2 * 10 ))); do
+    curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
 }

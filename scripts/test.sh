@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm test [-- FILE_OR_FOLDER...]: every test against real servers. Starts
 # private PostgreSQL and Redis on test ports with throw-away data (unless
-# DATABASE_URL / REDIS_URL name running ones), and stops them afterwards.
+# DATABASE_URL / REDIS_URL name running ones) and, for tests/stack, the whole
+# stack (PM2 with its own PM2_HOME, nginx) on test ports; stops all of it after.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -9,16 +10,30 @@ cd "$ROOT"
 TEST_DATA="$ROOT/.data/test"
 PG_PORT=${TEST_PG_PORT:-54339}
 REDIS_PORT=${TEST_REDIS_PORT:-63809}
-started_pg= started_redis=
+started_pg= started_redis= started_stack=
+
+# The test stack: same scripts as `npm start`, other ports and folders, so
+# tests can run while the real stack is up.
+stack() {
+  STACK_DIR="$TEST_DATA/stack" APP_PORT=${TEST_APP_PORT:-13000} HTTP_PORT=${TEST_HTTP_PORT:-18080} \
+    HTTPS_PORT=${TEST_HTTPS_PORT:-18443} PM2_HOME="$TEST_DATA/pm2" WEB_CONCURRENCY=2 LOG_LEVEL=info \
+    bash "$ROOT/scripts/stack.sh" "$@"
+}
 
 cleanup() {
   local rc=$?
+  [ -n "$started_stack" ] && stack down
   [ -n "$started_pg" ] && stop_postgres "$TEST_DATA/pg"
   [ -n "$started_redis" ] && stop_redis "$TEST_DATA/redis" "$REDIS_PORT"
   exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+mapfile -t files < <(find "${@:-tests}" -name '*.test.ts' | sort)
+[ ${#files[@]} -gt 0 ] || die "no test files under: ${*:-tests}"
+needs_stack=
+printf '%s\n' "${files[@]}" | grep -q '^tests/stack/' && needs_stack=1
 
 ensure_node_modules
 if [ -z "${DATABASE_URL:-}" ]; then
@@ -41,7 +56,14 @@ npx --no-install tsc --noEmit -p tests
 log "migrating the test database"
 npx --no-install tsx app/cli/migrate.ts up >&2
 
-mapfile -t files < <(find "${@:-tests}" -name '*.test.ts' | sort)
-[ ${#files[@]} -gt 0 ] || die "no test files under: ${*:-tests}"
+if [ -n "$needs_stack" ]; then
+  ensure_packages wrk
+  rm -rf "$TEST_DATA/stack/logs" "$TEST_DATA/stack/stack.env"
+  started_stack=1
+  stack up
+  export STACK_DIR="$TEST_DATA/stack" PM2_HOME="$TEST_DATA/pm2" TODO_STACK_ENV="$TEST_DATA/stack/stack.env" \
+    STACK_HTTP_URL="http://127.0.0.1:${TEST_HTTP_PORT:-18080}" STACK_HTTPS_URL="https://127.0.0.1:${TEST_HTTPS_PORT:-18443}"
+fi
+
 log "running ${#files[@]} test files"
-node --import tsx --test --test-concurrency=2 --test-timeout=120000 --test-reporter=spec "${files[@]}"
+node --import tsx --test --test-concurrency=2 --test-timeout=180000 --test-reporter=spec "${files[@]}"

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# stack.sh up | down: the whole service — private PostgreSQL and Redis, the
+# API as PM2 cluster workers, nginx in front. `npm start` and `npm stop` call
+# it with the run settings; the tests call it with their own ports and folder.
+#
+# Settings (environment): STACK_DIR, PG_PORT, REDIS_PORT, APP_PORT, HTTP_PORT,
+# HTTPS_PORT, WEB_CONCURRENCY, PM2_HOME; DATABASE_URL / REDIS_URL to use
+# servers that already run instead of starting private ones.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+STACK_DIR=${STACK_DIR:-$ROOT/.data/run}
+PG_PORT=${PG_PORT:-54329}
+REDIS_PORT=${REDIS_PORT:-63799}
+APP_PORT=${APP_PORT:-3000}
+HTTP_PORT=${HTTP_PORT:-8080}
+HTTPS_PORT=${HTTPS_PORT:-8443}
+LOG_DIR=$STACK_DIR/logs
+STATIC_ROOT=$ROOT/dist/web
+ENV_FILE=$STACK_DIR/stack.env
+export TODO_STACK_ENV=$ENV_FILE LOG_DIR STATIC_ROOT HTTP_PORT HTTPS_PORT APP_PORT
+
+pm2() { npx --no-install pm2 "$@"; }
+
+up() {
+  ensure_node_modules
+  ensure_packages nginx openssl curl
+  mkdir -p "$STACK_DIR" "$LOG_DIR"
+  # Settings already chosen by an earlier `up` (or given by the caller) win.
+  local saved_db='' saved_redis=''
+  if [ -f "$ENV_FILE" ]; then
+    saved_db=$(sed -n 's/^EXTERNAL_DATABASE_URL=//p' "$ENV_FILE")
+    saved_redis=$(sed -n 's/^EXTERNAL_REDIS_URL=//p' "$ENV_FILE")
+  fi
+  local external_db=${DATABASE_URL:-$saved_db} external_redis=${REDIS_URL:-$saved_redis}
+  if [ -n "$external_db" ]; then DATABASE_URL=$external_db; else
+    ensure_packages postgres
+    DATABASE_URL=$(start_postgres "$STACK_DIR/pg" "$PG_PORT" todo)
+  fi
+  if [ -n "$external_redis" ]; then REDIS_URL=$external_redis; else
+    ensure_packages redis
+    REDIS_URL=$(start_redis "$STACK_DIR/redis" "$REDIS_PORT")
+  fi
+
+  cat >"$ENV_FILE" <<ENV
+# Written by scripts/stack.sh up; read by ecosystem.config.js.
+DATABASE_URL=$DATABASE_URL
+REDIS_URL=$REDIS_URL
+EXTERNAL_DATABASE_URL=$external_db
+EXTERNAL_REDIS_URL=$external_redis
+HOST=127.0.0.1
+PORT=$APP_PORT
+LOG_DIR=$LOG_DIR
+LOG_LEVEL=${LOG_LEVEL:-info}
+WEB_CONCURRENCY=${WEB_CONCURRENCY:-$(nproc)}
+PG_POOL_MAX=${PG_POOL_MAX:-10}
+ENV
+  chmod 600 "$ENV_FILE"
+
+  DATABASE_URL=$DATABASE_URL npx --no-install tsx app/cli/migrate.ts up >&2
+  log "building"
+  npm run --silent build >/dev/null
+  # Starts the apps, or reloads them one worker at a time if they run.
+  pm2 startOrReload ecosystem.config.js --update-env >/dev/null
+  render_nginx "$STACK_DIR"
+  start_nginx "$STACK_DIR"
+  wait_http "http://127.0.0.1:$HTTP_PORT/health/ready" 30 || die "the stack did not become ready; see $LOG_DIR"
+  log "ready: http://127.0.0.1:$HTTP_PORT  https://127.0.0.1:$HTTPS_PORT  (logs: $LOG_DIR; stop: npm stop)"
+}
+
+down() {
+  if [ -f "$ENV_FILE" ]; then
+    pm2 delete ecosystem.config.js >/dev/null 2>&1 || true
+    # The PM2 daemon goes too when it has nothing else to run.
+    if ! pm2 jlist 2>/dev/null | grep -q '"name"'; then pm2 kill >/dev/null 2>&1 || true; fi
+  fi
+  stop_nginx "$STACK_DIR"
+  stop_redis "$STACK_DIR/redis" "$REDIS_PORT"
+  stop_postgres "$STACK_DIR/pg"
+  log "stopped"
+}
+
+case ${1:-} in
+  up) up ;;
+  down) down ;;
+  *) die "usage: stack.sh up|down" ;;
+esac

@@ -1,0 +1,86 @@
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+const run = promisify(execFile);
+
+/** The test stack brought up by scripts/test.sh (PM2 + nginx on test ports). */
+export const stack = {
+  http: need('STACK_HTTP_URL'),
+  https: need('STACK_HTTPS_URL'),
+  dir: need('STACK_DIR'),
+  logs: path.join(need('STACK_DIR'), 'logs'),
+};
+
+function need(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run tests/stack through npm test, which starts the stack`);
+  return value;
+}
+
+export async function pm2(...args: string[]): Promise<string> {
+  const { stdout } = await run('npx', ['--no-install', 'pm2', ...args], { maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+type Pm2Process = { name: string; pid: number; pm2_env: { status: string; restart_time: number } };
+
+export async function apiWorkers(): Promise<Pm2Process[]> {
+  const list = JSON.parse(await pm2('jlist')) as Pm2Process[];
+  return list.filter((p) => p.name === 'todo-api');
+}
+
+/** A new user with an API token, made through nginx. */
+export async function stackUser(): Promise<{ token: string; auth: string }> {
+  const email = `stack-${randomUUID()}@example.test`;
+  const signUp = await fetch(`${stack.http}/api/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: 'correct horse battery' }),
+  });
+  if (signUp.status !== 201) throw new Error(`sign-up failed: ${signUp.status} ${await signUp.text()}`);
+  const cookie = (signUp.headers.get('set-cookie') ?? '').split(';')[0]!;
+  const { csrf_token } = (await signUp.json()) as { csrf_token: string };
+  const res = await fetch(`${stack.http}/api/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf_token },
+    body: JSON.stringify({ name: 'load' }),
+  });
+  const { token } = (await res.json()) as { token: string };
+  return { token, auth: `Bearer ${token}` };
+}
+
+export type WrkResult = {
+  requests: number;
+  non2xx: number;
+  socketErrors: { connect: number; read: number; write: number; timeout: number };
+  failed: number;
+  raw: string;
+};
+
+/** Runs wrk against the stack and parses its summary; bounded by its duration. */
+export function wrk(opts: { url: string; connections: number; seconds: number; script?: string; env?: Record<string, string>; headers?: string[] }): Promise<WrkResult> {
+  const args = ['-t', '2', '-c', String(opts.connections), '-d', `${opts.seconds}s`, '--timeout', '5s'];
+  for (const h of opts.headers ?? []) args.push('-H', h);
+  if (opts.script) args.push('-s', opts.script);
+  args.push(opts.url);
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', args, { env: { ...process.env, ...opts.env } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    child.on('error', reject);
+    child.on('close', () => {
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      const s = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const socketErrors = { connect: Number(s?.[1] ?? 0), read: Number(s?.[2] ?? 0), write: Number(s?.[3] ?? 0), timeout: Number(s?.[4] ?? 0) };
+      if (Number.isNaN(requests)) return reject(new Error(`could not read wrk output:\n${out}`));
+      const failed = non2xx + socketErrors.connect + socketErrors.read + socketErrors.write + socketErrors.timeout;
+      resolve({ requests, non2xx, socketErrors, failed, raw: out });
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
