@@ -105,7 +105,17 @@ export function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
   const type = (err as { type?: unknown } | null)?.type;
   if (typeof type === 'string' && type in BODY_PARSER_ERRORS) return BODY_PARSER_ERRORS[type]!(err as Error);
+  // The router cannot percent-decode a path segment: no resource has that name.
+  if (err instanceof URIError) return notFound('Nothing has this name; the path is not valid percent-encoding.');
   if (isDependencyDown(err)) return unavailable('A backing service is not answering; try again shortly.');
+  // Other client errors from Express and body-parser (http-errors), e.g. a
+  // body that does not match its Content-Encoding.
+  const status = (err as { status?: unknown; expose?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500 && (err as { expose?: unknown }).expose === true) {
+    return status === 400
+      ? badRequest('The request could not be read; check its body and Content-Encoding.')
+      : new AppError({ status, code: 'client-error', title: 'Client error', detail: (err as Error).message });
+  }
   return undefined;
 }
 
