@@ -71,8 +71,12 @@ async function shutdown(server: http.Server, deps: Deps): Promise<void> {
   hardExit.unref();
 
   await sleep(deps.config.shutdownDelayMs);
-  // close() also closes idle keep-alive sockets and waits for busy ones.
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // close() closes the sockets idle right now and waits for the busy ones;
+  // a busy one that goes idle afterwards is closed on the next sweep.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  await closed;
+  clearInterval(sweep);
   await closeDeps(deps);
   clearTimeout(hardExit);
   deps.log.info('stopped');
