@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -25,7 +24,6 @@ const envSchema = z.object({
   // Forces the Secure flag on the session cookie even when the request did
   // not arrive over HTTPS (set it when TLS ends before a proxy we do not trust).
   COOKIE_SECURE: bool.optional(),
-  WEB_CONCURRENCY: int(1, 256).default(os.availableParallelism()),
   // How long a stopping worker keeps listening (answering Connection: close)
   // before it closes its socket: nginx's upstream keepalive_timeout, so no
   // pooled connection is closed under nginx's feet.
@@ -44,7 +42,6 @@ export type Config = Readonly<{
   sessionTtlDays: number;
   scryptLogN: number;
   cookieSecure: boolean | undefined;
-  webConcurrency: number;
   shutdownDelayMs: number;
 }>;
 
@@ -76,7 +73,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionTtlDays: e.SESSION_TTL_DAYS,
     scryptLogN: e.PASSWORD_SCRYPT_LOG_N,
     cookieSecure: e.COOKIE_SECURE,
-    webConcurrency: e.WEB_CONCURRENCY,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
   });
 }
