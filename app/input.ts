@@ -55,14 +55,18 @@ function fallbackExpected(issue: z.core.$ZodIssue): string {
   }
 }
 
-/** HTML forms send every value as text; JSON clients must send real booleans. */
-export function formBooleans(req: Request, body: unknown, fields: string[]): unknown {
+/**
+ * HTML forms send every value as text: "true"/"false" stand for booleans and
+ * an empty field for null. JSON clients must send the real types.
+ */
+export function formValues(req: Request, body: unknown, fields: { booleans?: string[]; nullables?: string[] }): unknown {
   if (!req.is('application/x-www-form-urlencoded') || typeof body !== 'object' || body === null) return body;
   const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
-  for (const f of fields) {
+  for (const f of fields.booleans ?? []) {
     if (copy[f] === 'true') copy[f] = true;
     else if (copy[f] === 'false') copy[f] = false;
   }
+  for (const f of fields.nullables ?? []) if (copy[f] === '') copy[f] = null;
   return copy;
 }
 

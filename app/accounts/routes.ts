@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Deps } from '../deps';
 import { notFound, unauthorized } from '../errors';
-import { parseInput } from '../input';
+import { formValues, parseInput } from '../input';
 import { requireUser, sameSiteOnly, SESSION_COOKIE, userOf } from './auth';
 import { credentialsBody, meBody, tokenBody, uuidParam } from './schema';
 import * as service from './service';
@@ -25,6 +25,8 @@ export function accountsRouter(deps: Deps): Router {
   router.post('/users', sameSiteOnly, async (req, res) => {
     const { email, password } = parseInput(credentialsBody, req.body ?? {}, 'body');
     const { user, session } = await service.signUp(deps, email, password);
+    // As with log-in: this browser's earlier session, if any, ends.
+    if (req.auth?.kind === 'session') await service.logOut(deps, req.auth.sessionHash);
     setSessionCookie(req, res, session.sid);
     noStore(res).status(201).location('/api/me').json({ user, csrf_token: session.csrfToken });
   });
@@ -74,7 +76,7 @@ export function accountsRouter(deps: Deps): Router {
   });
 
   router.patch('/me', requireUser, async (req, res) => {
-    const { public_slug } = parseInput(meBody, req.body ?? {}, 'body');
+    const { public_slug } = parseInput(meBody, formValues(req, req.body ?? {}, { nullables: ['public_slug'] }), 'body');
     noStore(res).json({ user: await service.setPublicSlug(deps, userOf(req).id, public_slug) });
   });
 

@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import { requireUser, userOf } from '../accounts/auth';
 import type { Deps } from '../deps';
 import { notFound } from '../errors';
-import { formBooleans, parseInput } from '../input';
+import { formValues, parseInput } from '../input';
 import { createBody, idempotencyHeader, listQuery, patchBody, todoId } from './schema';
 import * as service from './service';
 
@@ -49,7 +49,7 @@ export function todosRouter(deps: Deps): Router {
 
   router.patch('/:id', async (req, res) => {
     const id = idOf(req);
-    const body = parseInput(patchBody, formBooleans(req, req.body ?? {}, ['is_finished']), 'body');
+    const body = parseInput(patchBody, formValues(req, req.body ?? {}, { booleans: ['is_finished'] }), 'body');
     const todo = await service.updateTodo(deps, userOf(req).id, id, { content: body.content, isFinished: body.is_finished });
     res.set('Cache-Control', 'no-store').json(todo);
   });
