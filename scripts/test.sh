@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # npm test [-- FILE_OR_FOLDER...]: every test against real servers. Starts
 # private PostgreSQL and Redis on test ports with throw-away data (unless
-# DATABASE_URL / REDIS_URL name running ones) and, for tests/stack, the whole
+# DATABASE_URL / REDIS_URL name running ones) and, for tests/stack and
+# tests/browser, the whole
 # stack (PM2 with its own PM2_HOME, nginx) on test ports; stops all of it after.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-TEST_DATA="$ROOT/.data/test"
+TEST_DATA=${TEST_DATA_DIR:-$ROOT/.data/test}
 PG_PORT=${TEST_PG_PORT:-54339}
 REDIS_PORT=${TEST_REDIS_PORT:-63809}
 started_pg= started_redis= started_stack=
@@ -32,8 +33,9 @@ trap 'exit 130' INT TERM
 
 mapfile -t files < <(find "${@:-tests}" -name '*.test.ts' | sort)
 [ ${#files[@]} -gt 0 ] || die "no test files under: ${*:-tests}"
-needs_stack=
-printf '%s\n' "${files[@]}" | grep -q '^tests/stack/' && needs_stack=1
+needs_stack= needs_browser=
+printf '%s\n' "${files[@]}" | grep -qE '^tests/(stack|browser)/' && needs_stack=1
+printf '%s\n' "${files[@]}" | grep -q '^tests/browser/' && needs_browser=1
 
 ensure_node_modules
 if [ -z "${DATABASE_URL:-}" ]; then
@@ -56,6 +58,7 @@ npx --no-install tsc --noEmit -p tests
 log "migrating the test database"
 npx --no-install tsx app/cli/migrate.ts up >&2
 
+[ -n "$needs_browser" ] && ensure_packages chromium
 if [ -n "$needs_stack" ]; then
   ensure_packages wrk
   rm -rf "$TEST_DATA/stack/logs" "$TEST_DATA/stack/stack.env"
