@@ -6,6 +6,7 @@ import type { Deps } from './deps';
 import { notFoundHandler, problemHandler, unsupportedMediaType } from './errors';
 import { healthRouter } from './health';
 import { httpLogger } from './log';
+import { publicPagesRouter } from './public-pages/routes';
 import { metricsRouter, timeRequests } from './metrics';
 import { todosRouter } from './todos/routes';
 
@@ -62,6 +63,7 @@ export function buildApp(deps: Deps): express.Express {
   app.use(express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 50 }));
   app.use(onlyKnownBodies);
 
+  app.use(publicPagesRouter(deps));
   app.use('/api', authenticate(deps));
   app.use('/api', accountsRouter(deps));
   app.use('/api/todos', todosRouter(deps));

@@ -2,17 +2,19 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { unprocessable, type FieldError } from './errors';
 
+const PLACES = { body: 'request body', query: 'query string', headers: 'request headers', params: 'path' } as const;
+
 /**
  * Parses untrusted input against a schema, or throws a 422 whose errors say
  * which field failed, why, and what was expected (from the field's
  * `.describe()` text, or the issue itself).
  */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: 'body' | 'query' | 'headers'): z.output<S> {
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: keyof typeof PLACES): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const errors = result.error.issues.map((issue) => toFieldError(schema, issue));
   const fields = [...new Set(errors.map((e) => e.field))].join(', ');
-  throw unprocessable(`The request ${where} is not valid (${fields}).`, errors);
+  throw unprocessable(`The ${PLACES[where]} is not valid (${fields}).`, errors);
 }
 
 function toFieldError(schema: z.ZodType, issue: z.core.$ZodIssue): FieldError {

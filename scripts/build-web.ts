@@ -1,6 +1,6 @@
 // Builds the browser UI into dist/web: content-hashed assets under assets/
 // (cached for a year by nginx) and index.html pointing at them.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -35,6 +35,8 @@ async function main(): Promise<void> {
       return hashed;
     });
   await writeFile(path.join(out, 'index.html'), html);
+  // The server-rendered public pages link this one by a stable name.
+  await copyFile(path.join(src, 'public.css'), path.join(out, 'public.css'));
   console.log(`web: ${Object.values(names).join(', ')}`);
 }
 

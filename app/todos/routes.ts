@@ -1,22 +1,15 @@
-import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { requireUser, userOf } from '../accounts/auth';
 import type { Deps } from '../deps';
+import { sendTagged } from '../etag';
 import { notFound } from '../errors';
 import { formValues, parseInput } from '../input';
 import { createBody, idempotencyHeader, listQuery, patchBody, todoId } from './schema';
 import * as service from './service';
 
-/**
- * Sends JSON with a weak ETag of its bytes; Express answers 304 by itself
- * when If-None-Match matches. Private: caches must revalidate every time.
- */
-function sendTagged(res: Response, body: unknown): void {
-  const json = JSON.stringify(body);
-  const tag = createHash('sha1').update(json).digest('base64url');
-  res.set({ ETag: `W/"${tag}"`, 'Cache-Control': 'private, no-cache' });
-  res.type('application/json; charset=utf-8').send(json);
-}
+// Private: a cache may keep it but must revalidate every time.
+const sendJson = (res: Response, body: unknown) =>
+  sendTagged(res, 'application/json; charset=utf-8', JSON.stringify(body), 'private, no-cache');
 
 // A malformed id cannot name a todo: 404, like any todo that is not yours.
 function idOf(req: Request): string {
@@ -31,7 +24,7 @@ export function todosRouter(deps: Deps): Router {
 
   router.get('/', async (req, res) => {
     const query = parseInput(listQuery, req.query, 'query');
-    sendTagged(res, await service.listTodos(deps, userOf(req).id, query));
+    sendJson(res, await service.listTodos(deps, userOf(req).id, query));
   });
 
   router.post('/', async (req, res) => {
@@ -44,7 +37,7 @@ export function todosRouter(deps: Deps): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    sendTagged(res, await service.getTodo(deps, userOf(req).id, idOf(req)));
+    sendJson(res, await service.getTodo(deps, userOf(req).id, idOf(req)));
   });
 
   router.patch('/:id', async (req, res) => {

@@ -20,24 +20,26 @@ export const patchBody = z.strictObject({
   path: ['(body)'],
 });
 
-const wholeNumber = (min: number, max: number, what: string) =>
+export const wholeNumber = (min: number, max: number, what: string) =>
   z.string()
     .regex(/^\d{1,9}$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
     .describe(`${what}: a whole number from ${min} to ${max}`);
 
+export const cursorParam = z.string()
+  .transform((raw, ctx) => {
+    const cursor = decodeCursor(raw);
+    if (!cursor) ctx.addIssue({ code: 'custom', message: 'is not a cursor this API issued' });
+    return cursor ?? z.NEVER;
+  })
+  .optional()
+  .describe('the next_cursor value of a previous page');
+
 export const listQuery = z.object({
   limit: wholeNumber(1, 100, 'page size').default(10),
   start: wholeNumber(0, 10_000, 'offset').optional(),
-  cursor: z.string()
-    .transform((raw, ctx) => {
-      const cursor = decodeCursor(raw);
-      if (!cursor) ctx.addIssue({ code: 'custom', message: 'is not a cursor this API issued' });
-      return cursor ?? z.NEVER;
-    })
-    .optional()
-    .describe('the next_cursor value of a previous page'),
+  cursor: cursorParam,
   is_finished: z.enum(['true', 'false'], 'must be true or false')
     .transform((v) => v === 'true')
     .optional()
