@@ -7,6 +7,7 @@ import { notFoundHandler, problemHandler, unsupportedMediaType } from './errors'
 import { healthRouter } from './health';
 import { httpLogger } from './log';
 import { publicPagesRouter } from './public-pages/routes';
+import { generalLimit, loginLimits } from './rate-limits';
 import { metricsRouter, timeRequests } from './metrics';
 import { todosRouter } from './todos/routes';
 
@@ -65,6 +66,8 @@ export function buildApp(deps: Deps): express.Express {
 
   app.use(publicPagesRouter(deps));
   app.use('/api', authenticate(deps));
+  app.use('/api', generalLimit(deps));
+  app.post(['/api/session', '/api/users'], ...loginLimits(deps));
   app.use('/api', accountsRouter(deps));
   app.use('/api/todos', todosRouter(deps));
 

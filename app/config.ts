@@ -28,6 +28,15 @@ const envSchema = z.object({
   // before it closes its socket: nginx's upstream keepalive_timeout, so no
   // pooled connection is closed under nginx's feet.
   SHUTDOWN_DELAY_MS: int(0, 60_000).default(0),
+  // App cache: entries are fresh this long (±10% jitter), then served stale
+  // while one request rebuilds them, and gone after the hard TTL.
+  CACHE_TTL_SECONDS: int(1, 86_400).default(30),
+  CACHE_HARD_TTL_SECONDS: int(1, 86_400).default(300),
+  // Requests per minute per client (user, else IP); 0 turns the limit off.
+  RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(1_200),
+  // Log-in and sign-up attempts per 15 minutes, per e-mail and per IP.
+  LOGIN_LIMIT_PER_EMAIL: int(1, 10_000).default(5),
+  LOGIN_LIMIT_PER_IP: int(1, 1_000_000).default(100),
 });
 
 export type Config = Readonly<{
@@ -43,6 +52,8 @@ export type Config = Readonly<{
   scryptLogN: number;
   cookieSecure: boolean | undefined;
   shutdownDelayMs: number;
+  cache: Readonly<{ softTtlMs: number; hardTtlMs: number; jitter: number }>;
+  rateLimits: Readonly<{ perMinute: number; loginPerEmail: number; loginPerIp: number }>;
 }>;
 
 export class ConfigError extends Error {
@@ -74,5 +85,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scryptLogN: e.PASSWORD_SCRYPT_LOG_N,
     cookieSecure: e.COOKIE_SECURE,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
+    cache: Object.freeze({
+      softTtlMs: e.CACHE_TTL_SECONDS * 1000,
+      hardTtlMs: Math.max(e.CACHE_HARD_TTL_SECONDS, e.CACHE_TTL_SECONDS) * 1000,
+      jitter: 0.1,
+    }),
+    rateLimits: Object.freeze({
+      perMinute: e.RATE_LIMIT_PER_MINUTE,
+      loginPerEmail: e.LOGIN_LIMIT_PER_EMAIL,
+      loginPerIp: e.LOGIN_LIMIT_PER_IP,
+    }),
   });
 }

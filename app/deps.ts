@@ -1,8 +1,10 @@
+import { Cache, EPOCH_KEY } from './cache';
 import type { Config } from './config';
 import { createPool, type Pool } from './db';
 import { createLogger, type Logger } from './log';
 import { createMetrics, type Metrics } from './metrics';
 import { createRedis, type Redis } from './redis';
+import { RedisBreaker } from './redis-breaker';
 
 /** Everything a request handler may touch, built once at start-up and passed down. */
 export type Deps = {
@@ -11,6 +13,9 @@ export type Deps = {
   db: Pool;
   redis: Redis;
   metrics: Metrics;
+  /** Every use of Redis that has a fallback goes through the breaker. */
+  breaker: RedisBreaker;
+  cache: Cache;
   /** Flipped by the shutdown sequence so readiness fails before the server stops accepting. */
   lifecycle: { shuttingDown: boolean };
 };
@@ -25,10 +30,14 @@ export async function openDeps(config: Config, log = createLogger(config.logLeve
     await closeDeps({ db, redis });
     throw err;
   }
-  return { config, log, db, redis, metrics: createMetrics(), lifecycle: { shuttingDown: false } };
+  const metrics = createMetrics();
+  const breaker = new RedisBreaker(redis, log, metrics, EPOCH_KEY);
+  const cache = new Cache(breaker, config.cache);
+  return { config, log, db, redis, metrics, breaker, cache, lifecycle: { shuttingDown: false } };
 }
 
-export async function closeDeps(deps: Pick<Deps, 'db' | 'redis'>): Promise<void> {
+export async function closeDeps(deps: Pick<Deps, 'db' | 'redis'> & Partial<Pick<Deps, 'breaker'>>): Promise<void> {
+  deps.breaker?.stop();
   deps.redis.disconnect();
   await deps.db.end();
 }

@@ -6,8 +6,8 @@ import * as queries from './queries';
 import { digest, sameSecret, TOKEN_PREFIX } from './secrets';
 
 export type Auth =
-  | { kind: 'session'; user: queries.UserRow; sessionHash: Buffer; csrfToken: string }
-  | { kind: 'token'; user: queries.UserRow; tokenId: string };
+  | { kind: 'session'; userId: string; sessionHash: Buffer; csrfToken: string }
+  | { kind: 'token'; userId: string; tokenId: string };
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -18,22 +18,46 @@ declare module 'express-serve-static-core' {
 export const SESSION_COOKIE = 'sid';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const BEARER = /^Bearer ([A-Za-z0-9_-]{1,200})$/;
+const TOUCH_EVERY_MS = 60_000;
+
+// What a credential resolves to, cached in Redis under its digest (never the
+// secret). Log-out and revocation clear the entry before they answer.
+type SessionInfo = { userId: string; csrfToken: string; expiresAt: number };
+type TokenInfo = { userId: string; tokenId: string };
+
+export const authCacheKey = (secretDigest: Buffer) => `auth:${secretDigest.toString('base64url')}`;
 
 const badToken = (detail: string) =>
   unauthorized(detail, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 
+// Last use of a token is recorded at most once a minute per worker.
+const lastTouched = new Map<string, number>();
+
 async function fromBearer(deps: Deps, header: string): Promise<Auth> {
   const token = BEARER.exec(header)?.[1];
   if (!token?.startsWith(TOKEN_PREFIX)) throw badToken('The Authorization header must be "Bearer <API token>".');
-  const row = await queries.findTokenUser(deps.db, digest(token));
-  if (!row) throw badToken('This API token is not valid; it may have been revoked.');
-  queries.touchToken(deps.db, row.token_id).catch((err: unknown) => deps.log.warn({ err }, 'could not record token use'));
-  return { kind: 'token', user: row, tokenId: row.token_id };
+  const hash = digest(token);
+  const { value } = await deps.cache.get<TokenInfo>(authCacheKey(hash), 'token', async () => {
+    const row = await queries.findToken(deps.db, hash);
+    return row && { userId: row.user_id, tokenId: row.id };
+  });
+  if (!value) throw badToken('This API token is not valid; it may have been revoked.');
+  const now = Date.now();
+  if (now - (lastTouched.get(value.tokenId) ?? 0) > TOUCH_EVERY_MS) {
+    lastTouched.set(value.tokenId, now);
+    queries.touchToken(deps.db, value.tokenId).catch((err: unknown) => deps.log.warn({ err }, 'could not record token use'));
+  }
+  return { kind: 'token', ...value };
 }
 
 async function fromCookie(deps: Deps, sid: string): Promise<Auth | undefined> {
-  const row = await queries.findSessionUser(deps.db, digest(sid));
-  return row && { kind: 'session', user: row, sessionHash: digest(sid), csrfToken: row.csrf_token };
+  const hash = digest(sid);
+  const { value } = await deps.cache.get<SessionInfo>(authCacheKey(hash), 'session', async () => {
+    const row = await queries.findSession(deps.db, hash);
+    return row && { userId: row.user_id, csrfToken: row.csrf_token, expiresAt: row.expires_at.getTime() };
+  });
+  if (!value || value.expiresAt <= Date.now()) return undefined;
+  return { kind: 'session', userId: value.userId, sessionHash: hash, csrfToken: value.csrfToken };
 }
 
 export const sessionIdOf = (req: Request): string | undefined => {
@@ -78,10 +102,10 @@ export const requireUser: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** The authenticated user; only valid behind requireUser. */
-export function userOf(req: Request): queries.UserRow {
+/** The authenticated user's id; only valid behind requireUser. */
+export function userIdOf(req: Request): string {
   if (!req.auth) throw unauthorized('Authentication required.');
-  return req.auth.user;
+  return req.auth.userId;
 }
 
 /**

@@ -41,13 +41,16 @@ export async function insertSession(q: Queryable, idHash: Buffer, userId: string
   );
 }
 
-export async function findSessionUser(q: Queryable, idHash: Buffer): Promise<(UserRow & { csrf_token: string }) | undefined> {
-  const { rows } = await q.query<UserRow & { csrf_token: string }>(
-    `SELECT ${USER_COLUMNS}, s.csrf_token
-       FROM sessions s JOIN users u ON u.id = s.user_id
-      WHERE s.id_hash = $1 AND s.expires_at > now()`,
+export async function findSession(q: Queryable, idHash: Buffer): Promise<{ user_id: string; csrf_token: string; expires_at: Date } | undefined> {
+  const { rows } = await q.query<{ user_id: string; csrf_token: string; expires_at: Date }>(
+    'SELECT user_id, csrf_token, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > now()',
     [idHash],
   );
+  return rows[0];
+}
+
+export async function findUserById(q: Queryable, id: string): Promise<UserRow | undefined> {
+  const { rows } = await q.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = $1`, [id]);
   return rows[0];
 }
 
@@ -64,17 +67,15 @@ export async function insertToken(q: Queryable, userId: string, name: string, to
   return rows[0]!;
 }
 
-export async function findTokenUser(q: Queryable, tokenHash: Buffer): Promise<(UserRow & { token_id: string; last_used_at: Date | null }) | undefined> {
-  const { rows } = await q.query<UserRow & { token_id: string; last_used_at: Date | null }>(
-    `SELECT ${USER_COLUMNS}, t.id AS token_id, t.last_used_at
-       FROM api_tokens t JOIN users u ON u.id = t.user_id
-      WHERE t.token_hash = $1`,
+export async function findToken(q: Queryable, tokenHash: Buffer): Promise<{ id: string; user_id: string } | undefined> {
+  const { rows } = await q.query<{ id: string; user_id: string }>(
+    'SELECT id, user_id FROM api_tokens WHERE token_hash = $1',
     [tokenHash],
   );
   return rows[0];
 }
 
-/** Records use at most once a minute, so a busy token does not write on every request. */
+/** Records use at most once a minute, even if several workers try. */
 export async function touchToken(q: Queryable, tokenId: string): Promise<void> {
   await q.query(
     `UPDATE api_tokens SET last_used_at = now()
@@ -92,7 +93,11 @@ export async function listTokens(q: Queryable, userId: string): Promise<TokenRow
   return rows;
 }
 
-export async function deleteToken(q: Queryable, userId: string, tokenId: string): Promise<boolean> {
-  const { rowCount } = await q.query('DELETE FROM api_tokens WHERE id = $1 AND user_id = $2', [tokenId, userId]);
-  return rowCount === 1;
+/** Returns the revoked token's hash, so caches keyed by it can be cleared. */
+export async function deleteToken(q: Queryable, userId: string, tokenId: string): Promise<Buffer | undefined> {
+  const { rows } = await q.query<{ token_hash: Buffer }>(
+    'DELETE FROM api_tokens WHERE id = $1 AND user_id = $2 RETURNING token_hash',
+    [tokenId, userId],
+  );
+  return rows[0]?.token_hash;
 }

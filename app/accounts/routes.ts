@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Deps } from '../deps';
 import { notFound, unauthorized } from '../errors';
 import { formValues, parseInput } from '../input';
-import { requireUser, sameSiteOnly, SESSION_COOKIE, userOf } from './auth';
+import { requireUser, sameSiteOnly, SESSION_COOKIE, userIdOf } from './auth';
 import { credentialsBody, meBody, tokenBody, uuidParam } from './schema';
 import * as service from './service';
 
@@ -40,10 +40,10 @@ export function accountsRouter(deps: Deps): Router {
     noStore(res).status(201).json({ user, csrf_token: session.csrfToken });
   });
 
-  router.get('/session', (req, res) => {
+  router.get('/session', async (req, res) => {
     const auth = req.auth;
     if (auth?.kind !== 'session') throw unauthorized('There is no session; log in first.');
-    noStore(res).json({ user: service.publicUser(auth.user), csrf_token: auth.csrfToken });
+    noStore(res).json({ user: await service.getUser(deps, auth.userId), csrf_token: auth.csrfToken });
   });
 
   router.delete('/session', requireUser, async (req, res) => {
@@ -56,28 +56,28 @@ export function accountsRouter(deps: Deps): Router {
 
   router.post('/tokens', requireUser, async (req, res) => {
     const { name } = parseInput(tokenBody, req.body ?? {}, 'body');
-    const token = await service.createToken(deps, userOf(req).id, name);
+    const token = await service.createToken(deps, userIdOf(req), name);
     noStore(res).status(201).location(`/api/tokens/${token.id}`).json(token);
   });
 
   router.get('/tokens', requireUser, async (req, res) => {
-    noStore(res).json({ data: await service.listTokens(deps, userOf(req).id) });
+    noStore(res).json({ data: await service.listTokens(deps, userIdOf(req)) });
   });
 
   router.delete('/tokens/:id', requireUser, async (req, res) => {
     const id = uuidParam.safeParse(req.params.id);
     if (!id.success) throw notFound('There is no such token.');
-    await service.revokeToken(deps, userOf(req).id, id.data);
+    await service.revokeToken(deps, userIdOf(req), id.data);
     res.status(204).end();
   });
 
-  router.get('/me', requireUser, (req, res) => {
-    noStore(res).json({ user: service.publicUser(userOf(req)) });
+  router.get('/me', requireUser, async (req, res) => {
+    noStore(res).json({ user: await service.getUser(deps, userIdOf(req)) });
   });
 
   router.patch('/me', requireUser, async (req, res) => {
     const { public_slug } = parseInput(meBody, formValues(req, req.body ?? {}, { nullables: ['public_slug'] }), 'body');
-    noStore(res).json({ user: await service.setPublicSlug(deps, userOf(req).id, public_slug) });
+    noStore(res).json({ user: await service.setPublicSlug(deps, userIdOf(req), public_slug) });
   });
 
   return router;

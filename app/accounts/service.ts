@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import { isUniqueViolation } from '../db';
 import { conflict, notFound, unauthorized } from '../errors';
+import { authCacheKey } from './auth';
 import { hashPassword, verifyPassword } from './passwords';
 import * as queries from './queries';
 import { digest, newSecret, TOKEN_PREFIX } from './secrets';
@@ -45,8 +46,16 @@ export async function logIn(deps: Deps, email: string, password: string) {
   return { user: publicUser(user), session: await startSession(deps, user.id) };
 }
 
+/** Ends the session in PostgreSQL and in the credential cache before answering. */
 export async function logOut(deps: Deps, sessionHash: Buffer): Promise<void> {
   await queries.deleteSession(deps.db, sessionHash);
+  await deps.cache.invalidate(authCacheKey(sessionHash));
+}
+
+export async function getUser(deps: Deps, userId: string): Promise<PublicUser> {
+  const user = await queries.findUserById(deps.db, userId);
+  if (!user) throw unauthorized('This account no longer exists.');
+  return publicUser(user);
 }
 
 export async function createToken(deps: Deps, userId: string, name: string) {
@@ -58,7 +67,9 @@ export async function createToken(deps: Deps, userId: string, name: string) {
 export const listTokens = (deps: Deps, userId: string) => queries.listTokens(deps.db, userId);
 
 export async function revokeToken(deps: Deps, userId: string, tokenId: string): Promise<void> {
-  if (!(await queries.deleteToken(deps.db, userId, tokenId))) throw notFound('There is no such token.');
+  const hash = await queries.deleteToken(deps.db, userId, tokenId);
+  if (!hash) throw notFound('There is no such token.');
+  await deps.cache.invalidate(authCacheKey(hash));
 }
 
 export async function setPublicSlug(deps: Deps, userId: string, slug: string | null): Promise<PublicUser> {

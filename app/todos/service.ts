@@ -1,4 +1,6 @@
+import type { CacheStatus } from '../cache';
 import type { Deps } from '../deps';
+import { etagOf } from '../etag';
 import { notFound } from '../errors';
 import { encodeCursor } from './cursor';
 import { once, requestHash, type StoredResponse } from './idempotency';
@@ -27,6 +29,29 @@ export async function listTodos(deps: Deps, userId: string, q: ListQuery): Promi
   return { data, next_cursor };
 }
 
+export type RenderedPage = { body: string; etag: string; cache: CacheStatus };
+
+const listNamespace = (userId: string) => `todos:${userId}`;
+
+/**
+ * A page as JSON, ready to send. First pages, the ones every client opens,
+ * come from the app cache; deeper pages are cheap index scans and are not
+ * cached (BYPASS).
+ */
+export async function renderPage(deps: Deps, userId: string, q: ListQuery): Promise<RenderedPage> {
+  const render = async () => {
+    const body = JSON.stringify(await listTodos(deps, userId, q));
+    return { body, etag: etagOf(body) };
+  };
+  if (q.cursor || q.start !== undefined) return { ...(await render()), cache: 'BYPASS' };
+  const field = `first:${q.limit}:${q.is_finished ?? 'all'}`;
+  const { value, status } = await deps.cache.get(listNamespace(userId), field, render);
+  return { ...(value ?? (await render())), cache: status };
+}
+
+/** Every write clears the user's cached pages before its response is sent. */
+const changed = (deps: Deps, userId: string) => deps.cache.invalidate(listNamespace(userId));
+
 export async function getTodo(deps: Deps, userId: string, id: string): Promise<Todo> {
   return (await queries.getTodo(deps.db, userId, id)) ?? missing();
 }
@@ -41,8 +66,11 @@ export async function createTodo(
     const todo = await queries.insertTodo(q, userId, content);
     return { status: 201, body: todo, location: `/api/todos/${todo.id}` };
   };
-  if (idempotencyKey === undefined) return { ...(await create(deps.db)), replayed: false };
-  return once(deps, userId, idempotencyKey, requestHash('POST', '/api/todos', { content }), create);
+  const result = idempotencyKey === undefined
+    ? { ...(await create(deps.db)), replayed: false }
+    : await once(deps, userId, idempotencyKey, requestHash('POST', '/api/todos', { content }), create);
+  if (!result.replayed) await changed(deps, userId);
+  return result;
 }
 
 export async function updateTodo(
@@ -51,9 +79,12 @@ export async function updateTodo(
   id: string,
   change: { content?: string | undefined; isFinished?: boolean | undefined },
 ): Promise<Todo> {
-  return (await queries.updateTodo(deps.db, userId, id, change)) ?? missing();
+  const todo = (await queries.updateTodo(deps.db, userId, id, change)) ?? missing();
+  await changed(deps, userId);
+  return todo;
 }
 
 export async function deleteTodo(deps: Deps, userId: string, id: string): Promise<void> {
   if (!(await queries.deleteTodo(deps.db, userId, id))) missing();
+  await changed(deps, userId);
 }

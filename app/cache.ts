@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import type { RedisBreaker } from './redis-breaker';
+
+// Cache-aside in Redis, with read-your-writes and one rebuild per entry at a
+// time across all workers.
+//
+// One hash per namespace (e.g. one user's lists): field `v` holds a version
+// token that every invalidation replaces, and each cached value is a field
+// stamped with the version and the global epoch it was built under. A value
+// whose stamps no longer match is dead; a rebuild that raced a write is
+// refused by the compare-and-set in STORE. An entry is fresh until its soft
+// expiry, then served stale while one request (holding a lock) rebuilds it,
+// until the hash's hard TTL removes it.
+
+export const EPOCH_KEY = 'cache:epoch';
+const LOCK_MS = 3_000;
+const WAIT_STEP_MS = 10;
+const WAIT_MAX_MS = 1_000;
+
+export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
+type Entry<T> = { value: T; epoch: string; version: string; freshUntil: number };
+
+const STORE = `
+local v = redis.call('HGET', KEYS[1], 'v') or ''
+local e = redis.call('GET', KEYS[2]) or '0'
+if v ~= ARGV[1] or e ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1`;
+
+const INVALIDATE = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export type CacheOptions = { softTtlMs: number; hardTtlMs: number; jitter: number };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const hashKey = (ns: string) => `cache:${ns}`;
+
+export class Cache {
+  constructor(private readonly breaker: RedisBreaker, private readonly options: CacheOptions) {}
+
+  /**
+   * The cached value for (ns, field), or `load`'s. `load` returns undefined
+   * for something not worth caching (it is then loaded again next time).
+   */
+  async get<T>(ns: string, field: string, load: () => Promise<T | undefined>): Promise<{ value: T | undefined; status: CacheStatus }> {
+    const seen = await this.read<T>(ns, field);
+    if (!seen) return { value: await load(), status: 'BYPASS' };
+    const { entry, version, epoch } = seen;
+    if (entry && entry.freshUntil > Date.now()) return { value: entry.value, status: 'HIT' };
+
+    const lockKey = `cache:lock:${ns}:${field}`;
+    const token = randomBytes(12).toString('base64url');
+    const locked = await this.breaker.run('cache', (r) => r.set(lockKey, token, 'PX', LOCK_MS, 'NX'));
+    if (locked === 'OK') {
+      try {
+        const value = await load();
+        if (value) await this.store(ns, field, value, version, epoch);
+        return { value, status: 'MISS' };
+      } finally {
+        await this.breaker.run('cache', (r) => r.eval(RELEASE, 1, lockKey, token));
+      }
+    }
+    if (entry) return { value: entry.value, status: 'STALE' };
+    if (locked === undefined) return { value: await load(), status: 'BYPASS' };
+    // Someone else is building it: wait briefly rather than pile onto PostgreSQL.
+    for (let waited = 0; waited < WAIT_MAX_MS; waited += WAIT_STEP_MS) {
+      await sleep(WAIT_STEP_MS);
+      const again = await this.read<T>(ns, field);
+      if (!again) break;
+      if (again.entry) return { value: again.entry.value, status: 'HIT' };
+    }
+    return { value: await load(), status: 'MISS' };
+  }
+
+  /** Kills every value in the namespace; resolves once Redis has it (or it is noted as missed). */
+  async invalidate(ns: string): Promise<void> {
+    const done = await this.breaker.run('cache', (r) =>
+      r.eval(INVALIDATE, 1, hashKey(ns), randomBytes(12).toString('base64url'), this.options.hardTtlMs));
+    if (done === undefined) this.breaker.noteMissedInvalidation();
+  }
+
+  private async read<T>(ns: string, field: string) {
+    const got = await this.breaker.run('cache', async (r) => {
+      const results = await r.pipeline().get(EPOCH_KEY).hmget(hashKey(ns), 'v', `f:${field}`).exec();
+      if (!results || results.some(([err]) => err)) throw new Error('cache read failed');
+      return results.map(([, value]) => value);
+    });
+    if (!got) return undefined;
+    const epoch = (got[0] as string | null) ?? '0';
+    const [version, raw] = (got[1] as (string | null)[]).map((x) => x ?? '');
+    const entry = raw ? (JSON.parse(raw) as Entry<T>) : undefined;
+    const alive = entry && entry.version === version && entry.epoch === epoch;
+    return { entry: alive ? entry : undefined, version: version ?? '', epoch };
+  }
+
+  private async store<T>(ns: string, field: string, value: T, version: string, epoch: string): Promise<void> {
+    const { softTtlMs, hardTtlMs, jitter } = this.options;
+    // Jitter spreads the expiries of entries built together.
+    const soft = Math.round(softTtlMs * (1 - jitter + Math.random() * 2 * jitter));
+    const entry: Entry<T> = { value, epoch, version, freshUntil: Date.now() + soft };
+    await this.breaker.run('cache', (r) =>
+      r.eval(STORE, 2, hashKey(ns), EPOCH_KEY, version, epoch, `f:${field}`, JSON.stringify(entry), hardTtlMs));
+  }
+}
