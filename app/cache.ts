@@ -61,8 +61,11 @@ export class Cache {
     const locked = await this.breaker.run('cache', (r) => r.set(lockKey, token, 'PX', LOCK_MS, 'NX'));
     if (locked === 'OK') {
       try {
+        // Someone may have rebuilt it between our read and our lock.
+        const again = await this.read<T>(ns, field);
+        if (again?.entry && again.entry.freshUntil > Date.now()) return { value: again.entry.value, status: 'HIT' };
         const value = await load();
-        if (value) await this.store(ns, field, value, version, epoch);
+        if (value) await this.store(ns, field, value, again?.version ?? version, again?.epoch ?? epoch);
         return { value, status: 'MISS' };
       } finally {
         await this.breaker.run('cache', (r) => r.eval(RELEASE, 1, lockKey, token));

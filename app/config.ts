@@ -37,6 +37,9 @@ const envSchema = z.object({
   // Log-in and sign-up attempts per 15 minutes, per e-mail and per IP.
   LOGIN_LIMIT_PER_EMAIL: int(1, 10_000).default(5),
   LOGIN_LIMIT_PER_IP: int(1, 1_000_000).default(100),
+  // Where nginx drops a public page from its cache (nginx/sites/todo-stack.conf);
+  // unset when no nginx cache is in front.
+  EDGE_PURGE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// URL' }).optional(),
 });
 
 export type Config = Readonly<{
@@ -54,6 +57,7 @@ export type Config = Readonly<{
   shutdownDelayMs: number;
   cache: Readonly<{ softTtlMs: number; hardTtlMs: number; jitter: number }>;
   rateLimits: Readonly<{ perMinute: number; loginPerEmail: number; loginPerIp: number }>;
+  edgePurgeUrl: string | undefined;
 }>;
 
 export class ConfigError extends Error {
@@ -95,5 +99,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       loginPerEmail: e.LOGIN_LIMIT_PER_EMAIL,
       loginPerIp: e.LOGIN_LIMIT_PER_IP,
     }),
+    edgePurgeUrl: e.EDGE_PURGE_URL,
   });
 }

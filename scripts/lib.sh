@@ -4,6 +4,8 @@
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BROTLI_MODULE=/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so
+PURGE_MODULE=/usr/lib/nginx/modules/ngx_http_cache_purge_module.so
 
 log() { printf '\033[1m[todo-stack]\033[0m %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -38,7 +40,10 @@ ensure_packages() {
     case $what in
       postgres) [ -n "$(pg_bindir)" ] && [ -x "$(pg_bindir)/postgres" ] || want+=(postgresql postgresql-contrib) ;;
       redis) command -v redis-server >/dev/null || want+=(redis-server) ;;
-      nginx) command -v nginx >/dev/null || want+=(nginx libnginx-mod-http-brotli-filter) ;;
+      nginx)
+        command -v nginx >/dev/null || want+=(nginx)
+        [ -f "$BROTLI_MODULE" ] || want+=(libnginx-mod-http-brotli-filter)
+        [ -f "$PURGE_MODULE" ] || want+=(libnginx-mod-http-cache-purge) ;;
       chromium) command -v chromium >/dev/null || want+=(chromium) ;;
       wrk) command -v wrk >/dev/null || want+=(wrk) ;;
       openssl) command -v openssl >/dev/null || want+=(openssl) ;;
@@ -153,7 +158,6 @@ stop_redis() {
 
 # --- nginx ---------------------------------------------------------------------
 
-BROTLI_MODULE=/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so
 
 # render_nginx RUN_DIR: fills in nginx/ for this machine into RUN_DIR/nginx.
 # Reads HTTP_PORT HTTPS_PORT APP_PORT STATIC_ROOT LOG_DIR from the environment.
@@ -168,6 +172,8 @@ render_nginx() {
     modules="load_module $BROTLI_MODULE;"
     brotli="include $conf/snippets/brotli.conf;"
   fi
+  [ -f "$PURGE_MODULE" ] || die "nginx's cache purge module is missing: apt-get install libnginx-mod-http-cache-purge"
+  modules="$modules load_module $PURGE_MODULE;"
   if [ ! -f "$run/tls/cert.pem" ]; then
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
       -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \

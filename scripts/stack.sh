@@ -55,6 +55,7 @@ LOG_DIR=$LOG_DIR
 LOG_LEVEL=${LOG_LEVEL:-info}
 WEB_CONCURRENCY=${WEB_CONCURRENCY:-$(nproc)}
 PG_POOL_MAX=${PG_POOL_MAX:-10}
+EDGE_PURGE_URL=http://127.0.0.1:$HTTP_PORT/_edge/purge
 ENV
   # Optional app settings given to `up` are passed on to the workers.
   local name

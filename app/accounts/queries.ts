@@ -25,9 +25,13 @@ export async function findUserByEmail(q: Queryable, email: string): Promise<User
   return rows[0];
 }
 
-export async function updatePublicSlug(q: Queryable, userId: string, slug: string | null): Promise<UserRow> {
-  const { rows } = await q.query<UserRow>(
-    `UPDATE users AS u SET public_slug = $2 WHERE u.id = $1 RETURNING ${USER_COLUMNS}`,
+/** Sets the slug; also returns the one it replaces, whose public pages must go. */
+export async function updatePublicSlug(q: Queryable, userId: string, slug: string | null): Promise<UserRow & { old_slug: string | null }> {
+  const { rows } = await q.query<UserRow & { old_slug: string | null }>(
+    `UPDATE users AS u SET public_slug = $2
+       FROM (SELECT public_slug FROM users WHERE id = $1 FOR UPDATE) AS old
+      WHERE u.id = $1
+      RETURNING ${USER_COLUMNS}, old.public_slug AS old_slug`,
     [userId, slug],
   );
   return rows[0]!;

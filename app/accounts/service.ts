@@ -2,6 +2,7 @@ import type { Deps } from '../deps';
 import { isUniqueViolation } from '../db';
 import { conflict, notFound, unauthorized } from '../errors';
 import { authCacheKey } from './auth';
+import { purgePublic } from '../public-pages/edge';
 import { hashPassword, verifyPassword } from './passwords';
 import * as queries from './queries';
 import { digest, newSecret, TOKEN_PREFIX } from './secrets';
@@ -74,7 +75,9 @@ export async function revokeToken(deps: Deps, userId: string, tokenId: string): 
 
 export async function setPublicSlug(deps: Deps, userId: string, slug: string | null): Promise<PublicUser> {
   try {
-    return publicUser(await queries.updatePublicSlug(deps.db, userId, slug));
+    const user = await queries.updatePublicSlug(deps.db, userId, slug);
+    await purgePublic(deps, user.old_slug, user.public_slug);
+    return publicUser(user);
   } catch (err) {
     if (isUniqueViolation(err, 'users_public_slug_key')) {
       throw conflict('slug-taken', 'This public slug is already in use.', [

@@ -52,12 +52,19 @@ export async function getTodo(q: Queryable, userId: string, id: string): Promise
   return rows[0];
 }
 
-export async function insertTodo(q: Queryable, userId: string, content: string): Promise<TodoRow> {
-  const { rows } = await q.query<TodoRow>(
-    `INSERT INTO todos (user_id, content) VALUES ($1, $2) RETURNING ${COLUMNS}`,
+// Writes also return the owner's public slug, so the service can purge the
+// public page without another round trip.
+export type Written = { todo: TodoRow; ownerSlug: string | null };
+type WrittenRow = TodoRow & { owner_slug: string | null };
+const written = ({ owner_slug, ...todo }: WrittenRow): Written => ({ todo, ownerSlug: owner_slug });
+
+export async function insertTodo(q: Queryable, userId: string, content: string): Promise<Written> {
+  const { rows } = await q.query<WrittenRow>(
+    `WITH t AS (INSERT INTO todos (user_id, content) VALUES ($1, $2) RETURNING ${COLUMNS})
+     SELECT t.*, u.public_slug AS owner_slug FROM t JOIN users u ON u.id = $1`,
     [userId, content],
   );
-  return rows[0]!;
+  return written(rows[0]!);
 }
 
 /** Finishing keeps the first finished_at; unfinishing clears it. */
@@ -66,9 +73,9 @@ export async function updateTodo(
   userId: string,
   id: string,
   change: { content?: string | undefined; isFinished?: boolean | undefined },
-): Promise<TodoRow | undefined> {
-  const { rows } = await q.query<TodoRow>(
-    `UPDATE todos SET
+): Promise<Written | undefined> {
+  const { rows } = await q.query<WrittenRow>(
+    `WITH t AS (UPDATE todos SET
        content = COALESCE($3, content),
        is_finished = COALESCE($4, is_finished),
        finished_at = CASE
@@ -78,13 +85,19 @@ export async function updateTodo(
        END,
        updated_at = now()
      WHERE id = $1 AND user_id = $2
-     RETURNING ${COLUMNS}`,
+     RETURNING ${COLUMNS})
+     SELECT t.*, u.public_slug AS owner_slug FROM t JOIN users u ON u.id = $2`,
     [id, userId, change.content ?? null, change.isFinished ?? null],
   );
-  return rows[0];
+  return rows[0] && written(rows[0]);
 }
 
-export async function deleteTodo(q: Queryable, userId: string, id: string): Promise<boolean> {
-  const { rowCount } = await q.query('DELETE FROM todos WHERE id = $1 AND user_id = $2', [id, userId]);
-  return rowCount === 1;
+/** Undefined when there was no such todo; else the owner's public slug. */
+export async function deleteTodo(q: Queryable, userId: string, id: string): Promise<{ ownerSlug: string | null } | undefined> {
+  const { rows } = await q.query<{ owner_slug: string | null }>(
+    `WITH d AS (DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING user_id)
+     SELECT u.public_slug AS owner_slug FROM d JOIN users u ON u.id = d.user_id`,
+    [id, userId],
+  );
+  return rows[0] && { ownerSlug: rows[0].owner_slug };
 }

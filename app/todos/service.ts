@@ -1,6 +1,7 @@
 import type { CacheStatus } from '../cache';
 import type { Deps } from '../deps';
 import { etagOf } from '../etag';
+import { purgePublic } from '../public-pages/edge';
 import { notFound } from '../errors';
 import { encodeCursor } from './cursor';
 import { once, requestHash, type StoredResponse } from './idempotency';
@@ -49,8 +50,12 @@ export async function renderPage(deps: Deps, userId: string, q: ListQuery): Prom
   return { ...(value ?? (await render())), cache: status };
 }
 
-/** Every write clears the user's cached pages before its response is sent. */
-const changed = (deps: Deps, userId: string) => deps.cache.invalidate(listNamespace(userId));
+/**
+ * Every write clears the user's cached pages, and the public page if the
+ * list is published, before its response is sent.
+ */
+const changed = (deps: Deps, userId: string, ownerSlug: string | null) =>
+  Promise.all([deps.cache.invalidate(listNamespace(userId)), purgePublic(deps, ownerSlug)]);
 
 export async function getTodo(deps: Deps, userId: string, id: string): Promise<Todo> {
   return (await queries.getTodo(deps.db, userId, id)) ?? missing();
@@ -62,14 +67,16 @@ export async function createTodo(
   content: string,
   idempotencyKey?: string,
 ): Promise<StoredResponse & { replayed: boolean }> {
+  let ownerSlug: string | null = null;
   const create = async (q: Parameters<typeof queries.insertTodo>[0]): Promise<StoredResponse> => {
-    const todo = await queries.insertTodo(q, userId, content);
+    const { todo, ownerSlug: slug } = await queries.insertTodo(q, userId, content);
+    ownerSlug = slug;
     return { status: 201, body: todo, location: `/api/todos/${todo.id}` };
   };
   const result = idempotencyKey === undefined
     ? { ...(await create(deps.db)), replayed: false }
     : await once(deps, userId, idempotencyKey, requestHash('POST', '/api/todos', { content }), create);
-  if (!result.replayed) await changed(deps, userId);
+  if (!result.replayed) await changed(deps, userId, ownerSlug);
   return result;
 }
 
@@ -79,12 +86,12 @@ export async function updateTodo(
   id: string,
   change: { content?: string | undefined; isFinished?: boolean | undefined },
 ): Promise<Todo> {
-  const todo = (await queries.updateTodo(deps.db, userId, id, change)) ?? missing();
-  await changed(deps, userId);
+  const { todo, ownerSlug } = (await queries.updateTodo(deps.db, userId, id, change)) ?? missing();
+  await changed(deps, userId, ownerSlug);
   return todo;
 }
 
 export async function deleteTodo(deps: Deps, userId: string, id: string): Promise<void> {
-  if (!(await queries.deleteTodo(deps.db, userId, id))) missing();
-  await changed(deps, userId);
+  const { ownerSlug } = (await queries.deleteTodo(deps.db, userId, id)) ?? missing();
+  await changed(deps, userId, ownerSlug);
 }

@@ -84,3 +84,37 @@ export function wrk(opts: { url: string; connections: number; seconds: number; s
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Lines of nginx's JSON access log, after its 1 s buffer has been flushed. */
+export async function accessLog(): Promise<Array<Record<string, string | number>>> {
+  await sleep(1_200);
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(path.join(stack.logs, 'nginx-access.log'), 'utf8');
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string | number>);
+}
+
+/** Lines of the workers' JSON log. */
+export async function appLog(): Promise<Array<Record<string, unknown>>> {
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(path.join(stack.logs, 'api.log'), 'utf8');
+  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** A signed-in browser-like user: cookie and CSRF token, made through nginx. */
+export async function stackSession(): Promise<{ email: string; password: string; cookie: string; csrf: string; id: string }> {
+  const email = `stack-${randomUUID()}@example.test`;
+  const password = 'correct horse battery';
+  const res = await fetch(`${stack.http}/api/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (res.status !== 201) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { csrf_token: string; user: { id: string } };
+  return { email, password, cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]!, csrf: body.csrf_token, id: body.user.id };
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}

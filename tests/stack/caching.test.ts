@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { appLog, stack, stackSession, stackUser } from '../helpers/stack';
+
+const LIST_SQL = 'SELECT id, content, is_finished, created_at, updated_at, finished_at FROM todos WHERE user_id = $1%ORDER BY created_at DESC, id DESC LIMIT $2';
+
+const get = (path: string, headers: Record<string, string>) => fetch(`${stack.http}${path}`, { headers });
+const post = (path: string, headers: Record<string, string>, body: unknown) =>
+  fetch(`${stack.http}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('the app cache through nginx, with two PM2 workers', () => {
+  let db: pg.Client;
+  let redis: Redis;
+  before(async () => {
+    db = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+    redis = new Redis(process.env.REDIS_URL!);
+  });
+  after(async () => {
+    await db.end();
+    redis.disconnect();
+  });
+
+  /** Calls of the first-page list query (no filter, no cursor) PostgreSQL has seen. */
+  const listQueryCalls = async () => {
+    const { rows } = await db.query<{ calls: string }>(
+      'SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_statements WHERE query LIKE $1', [LIST_SQL]);
+    return Number(rows[0]!.calls);
+  };
+
+  it('when a user writes then reads 50 times, on whichever worker, then every read shows the write', async () => {
+    const { auth } = await stackUser();
+    const headers = { authorization: auth };
+    const writes: string[] = [];
+    const reads: string[] = [];
+    for (let round = 0; round < 50; round++) {
+      // Read first, so the page is cached when the write comes.
+      await get('/api/todos', headers);
+      const created = await post('/api/todos', headers, { content: `round ${round}` });
+      assert.equal(created.status, 201);
+      writes.push(created.headers.get('x-request-id')!);
+      // Several reads at once travel on several of nginx's upstream
+      // connections, and so reach both workers.
+      const after = await Promise.all(Array.from({ length: 4 }, () => get('/api/todos', headers)));
+      for (const read of after) {
+        const page = (await read.json()) as { data: Array<{ content: string }> };
+        assert.equal(page.data[0]!.content, `round ${round}`, `round ${round}: stale first page (X-Cache ${read.headers.get('x-cache')})`);
+        reads.push(read.headers.get('x-request-id')!);
+      }
+    }
+    const log = await appLog();
+    const pidOf = new Map(log.map((l) => [String(l.request_id), l.pid]));
+    const readPids = new Set(reads.map((id) => pidOf.get(id)));
+    const writePids = new Set(writes.map((id) => pidOf.get(id)));
+    assert.ok(readPids.size >= 2, `all reads went to one worker: ${[...readPids].join(', ')}`);
+    // So some reads ran on a worker other than the one that wrote.
+    assert.ok([...readPids].some((pid) => !writePids.has(pid)) || writePids.size >= 2);
+  });
+
+  it('when the entry is gone and 200 requests ask for it at once, then PostgreSQL runs the list query exactly once', async (t) => {
+    const { auth } = await stackUser();
+    const headers = { authorization: auth };
+    for (let i = 0; i < 5; i++) await post('/api/todos', headers, { content: `stampede ${i}` });
+    const me = (await (await get('/api/me', headers)).json()) as { user: { id: string } };
+    await get('/api/todos', headers); // warm up connections and the credential cache
+    await redis.del(`cache:todos:${me.user.id}`);
+
+    const before = await listQueryCalls();
+    const responses = await Promise.all(Array.from({ length: 200 }, () => get('/api/todos', headers)));
+    const queries = (await listQueryCalls()) - before;
+    const statuses = responses.map((r) => r.status);
+    const bodies = new Set(await Promise.all(responses.map((r) => r.text())));
+    const cache = responses.map((r) => r.headers.get('x-cache'));
+    t.diagnostic(`200 concurrent requests: ${queries} list query; X-Cache ${JSON.stringify(countBy(cache))}`);
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    assert.equal(bodies.size, 1);
+    assert.equal(queries, 1);
+    assert.equal(cache.filter((c) => c === 'MISS').length, 1);
+  });
+
+  it('when user A and B interleave with anonymous readers on the same URLs, then nobody ever gets another party\'s body', async () => {
+    const a = await stackSession();
+    const b = await stackUser();
+    const slug = `shared-${a.id.slice(0, 8)}`;
+    const aHeaders = { cookie: a.cookie, 'x-csrf-token': a.csrf };
+    await post('/api/todos', aHeaders, { content: 'A private todo' });
+    await post('/api/todos', { authorization: b.auth }, { content: 'B private todo' });
+    const patched = await fetch(`${stack.http}/api/me`, {
+      method: 'PATCH', headers: { ...aHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ public_slug: slug }),
+    });
+    assert.equal(patched.status, 200);
+
+    const urls = ['/api/todos', `/api/public/${slug}/todos`, `/u/${slug}`];
+    const parties = [
+      { name: 'A', headers: { cookie: a.cookie } as Record<string, string> },
+      { name: 'B', headers: { authorization: b.auth } as Record<string, string> },
+      { name: 'anonymous', headers: {} as Record<string, string> },
+    ];
+    for (let round = 0; round < 20; round++) {
+      for (const url of urls) {
+        const results = await Promise.all(parties.map(async (p) => {
+          const res = await get(url, p.headers);
+          return { party: p.name, res, text: await res.text() };
+        }));
+        for (const { party, res, text } of results) {
+          if (url === '/api/todos') {
+            // Each credential gets its own list; no credential gets nothing.
+            if (party === 'A') assert.ok(text.includes('A private todo') && !text.includes('B private todo'), `A got: ${text}`);
+            if (party === 'B') assert.ok(text.includes('B private todo') && !text.includes('A private todo'), `B got: ${text}`);
+            if (party === 'anonymous') assert.ok(res.status === 401 && !text.includes('private todo'), `anonymous got: ${text}`);
+          } else {
+            // A's public list, the same for everyone, and never B's.
+            assert.equal(res.status, 200, `${party} ${url}`);
+            assert.ok(text.includes('A private todo') && !text.includes('B private todo'), `${party} at ${url} got: ${text}`);
+            assert.equal(res.headers.get('set-cookie'), null, `public response set a cookie for ${party}`);
+          }
+        }
+      }
+    }
+  });
+});
+
+function countBy(values: Array<string | null>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const v of values) counts[String(v)] = (counts[String(v)] ?? 0) + 1;
+  return counts;
+}

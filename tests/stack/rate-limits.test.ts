@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { appLog, stack, stackSession } from '../helpers/stack';
+
+// The test stack runs with the default per-e-mail log-in limit.
+const PER_EMAIL = 5;
+
+describe('log-in limits shared by all workers', () => {
+  it('when one e-mail fails to log in N times across workers, then attempt N+1 is 429 with Retry-After, even with the right password', async () => {
+    const user = await stackSession();
+    const attempt = (password: string) => fetch(`${stack.http}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', connection: 'close' },
+      body: JSON.stringify({ email: user.email.toUpperCase(), password }),
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < PER_EMAIL; i++) {
+      const res = await attempt('wrong password!');
+      assert.equal(res.status, 401, `attempt ${i + 1}`);
+      ids.push(res.headers.get('x-request-id')!);
+    }
+    const limited = await attempt(user.password);
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    assert.match(String(limited.headers.get('retry-after')), /^\d+$/);
+    assert.match(String(limited.headers.get('ratelimit')), /"login-email"; r=0; t=\d+/);
+    const body = (await limited.json()) as { status: number; retryable: boolean };
+    assert.equal(body.status, 429);
+    assert.equal(body.retryable, true);
+
+    // The attempts were spread over both workers, so the count is shared.
+    const pids = new Set((await appLog()).filter((l) => ids.includes(String(l.request_id))).map((l) => l.pid));
+    assert.ok(pids.size >= 2, `all attempts reached one worker (${[...pids].join(', ')})`);
+
+    const other = await stackSession();
+    const fine = await fetch(`${stack.http}/api/session`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: other.email, password: other.password }),
+    });
+    assert.equal(fine.status, 201);
+  });
+});

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, describe, it } from 'node:test';
+import { percentile, sleep, stack, stackUser } from '../helpers/stack';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
+
+// The private Redis that scripts/test.sh started for this run.
+function redisControl(): { dir: string; port: string } {
+  const dir = process.env.TEST_REDIS_DIR;
+  const port = process.env.TEST_REDIS_PORT;
+  if (!dir || !port) throw new Error('this test stops and restarts Redis: run it with the private Redis npm test starts (no REDIS_URL)');
+  return { dir, port };
+}
+const stopRedis = ({ port }: { port: string }) => run('redis-cli', ['-p', port, 'shutdown', 'nosave']).catch(() => undefined);
+const startRedis = ({ dir, port }: { dir: string; port: string }) =>
+  run('bash', ['-c', `source "${ROOT}/scripts/lib.sh" && start_redis "$1" "$2" fast`, 'start', dir, port]);
+
+describe('Redis stopped under the running stack', () => {
+  const control = redisControl();
+  after(() => startRedis(control));
+
+  it('when Redis stops, then reads and writes go on from PostgreSQL fast, and caching resumes when it is back', async (t) => {
+    const { auth } = await stackUser();
+    const headers = { authorization: auth };
+    const timed = async (method: string, body?: unknown) => {
+      const started = performance.now();
+      const res = await fetch(`${stack.http}/api/todos`, {
+        method,
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { res, text, ms: performance.now() - started };
+    };
+    await timed('GET');
+    assert.equal((await timed('GET')).res.headers.get('x-cache'), 'HIT');
+
+    await stopRedis(control);
+    const times: number[] = [];
+    const caches = new Set<string | null>();
+    for (let i = 0; i < 60; i++) {
+      const write = await timed('POST', { content: `during the outage ${i}` });
+      assert.equal(write.res.status, 201, write.text);
+      const read = await timed('GET');
+      assert.equal(read.res.status, 200, read.text);
+      assert.equal((JSON.parse(read.text) as { data: Array<{ content: string }> }).data[0]!.content, `during the outage ${i}`);
+      times.push(write.ms, read.ms);
+      caches.add(read.res.headers.get('x-cache'));
+    }
+    const p99 = percentile(times, 99);
+    t.diagnostic(`with Redis stopped: ${times.length} requests, p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, X-Cache ${[...caches].join(',')}`);
+    assert.deepEqual([...caches], ['BYPASS']);
+    assert.ok(p99 < 100, `p99 ${p99} ms`);
+
+    await startRedis(control);
+    let resumed = '';
+    for (let i = 0; i < 100 && resumed !== 'HIT'; i++) {
+      await sleep(100);
+      resumed = String((await timed('GET')).res.headers.get('x-cache'));
+    }
+    assert.equal(resumed, 'HIT', 'caching did not resume within 10 s of Redis coming back');
+    const last = JSON.parse((await timed('GET')).text) as { data: Array<{ content: string }> };
+    assert.equal(last.data[0]!.content, 'during the outage 59');
+  });
+});
