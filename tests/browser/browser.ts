@@ -114,6 +114,28 @@ export async function createTodos(account: Account, contents: string[]): Promise
   return made;
 }
 
+/** A new account, signed in, its list open in a page that is watched. */
+export async function openList(browser: Browser, tag: string, options: BrowserContextOptions = {}) {
+  const account = await signUpByApi(tag);
+  const context = await signedInContext(browser, account, options);
+  const watched = await watchedPage(context);
+  await watched.page.goto(base);
+  await watched.page.getByLabel('New todo').waitFor();
+  return { account, context, watched, page: watched.page };
+}
+
+export async function addTodo(page: Page, text: string): Promise<void> {
+  await page.getByLabel('New todo').fill(text);
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await todoRow(page, text).waitFor();
+}
+
+const literally = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+
+/** The visible row whose text is exactly this. */
+export const todoRow = (page: Page, text: string) =>
+  page.locator('li.todo:not([hidden])').filter({ has: page.locator('.text', { hasText: literally(text) }) });
+
 /** The texts of the todos on the page, top to bottom (visible rows only). */
 export const listedTexts = (page: Page) => page.locator('li.todo:not([hidden]) .text').allTextContents();
 
