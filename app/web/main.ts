@@ -1,6 +1,6 @@
 import { api } from './api';
 import { authView } from './auth-view';
-import { announce, clearNotice, showNotice } from './notice';
+import { announce, showNotice } from './notice';
 import { ApiError } from './problem';
 import { onSessionEnded, report } from './report';
 import { setSession } from './session';
@@ -49,7 +49,6 @@ onSessionEnded(() => {
 });
 // The page going away must not lose a delete that is waiting for its undo time.
 window.addEventListener('pagehide', () => void commitPendingDeletes(true));
-clearNotice();
 void boot();
 
 // The root package.json says "type": "commonjs", so esbuild would wrap an
