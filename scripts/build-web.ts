@@ -2,6 +2,7 @@
 // (cached for a year by nginx) and index.html pointing at them.
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const root = path.resolve(__dirname, '..');
@@ -37,7 +38,12 @@ async function main(): Promise<void> {
   await writeFile(path.join(out, 'index.html'), html);
   // The server-rendered public pages link this one by a stable name.
   await copyFile(path.join(src, 'public.css'), path.join(out, 'public.css'));
-  console.log(`web: ${Object.values(names).join(', ')}`);
+  // The size a browser downloads (nginx gzips), kept in sight on every build.
+  const sizes = await Promise.all(Object.values(names).map(async (name) => {
+    const bytes = await readFile(path.join(out, name));
+    return `${name} ${(bytes.length / 1024).toFixed(1)} KiB (${(gzipSync(bytes, { level: 9 }).length / 1024).toFixed(1)} KiB gzipped)`;
+  }));
+  console.log(`web: ${sizes.join(', ')}`);
 }
 
 main().catch((err: unknown) => {
