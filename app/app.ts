@@ -1,5 +1,5 @@
+import type { RequestListener } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import helmet from 'helmet';
 import { accountsRouter } from './accounts/routes';
 import { authenticate } from './accounts/auth';
 import type { Deps } from './deps';
@@ -9,6 +9,8 @@ import { httpLogger } from './log';
 import { publicPagesRouter } from './public-pages/routes';
 import { generalLimit, loginLimits } from './rate-limits';
 import { metricsRouter, timeRequests } from './metrics';
+import { securityHeaders } from './security-headers';
+import { firstPageFastPath, isFirstPageRequest } from './todos/fast-first-page';
 import { todosRouter } from './todos/routes';
 
 const BODY_LIMIT = '16kb';
@@ -38,23 +40,7 @@ export function buildApp(deps: Deps): express.Express {
     if (deps.lifecycle.shuttingDown) res.set('Connection', 'close');
     next();
   });
-  // nginx sets HSTS, on HTTPS only. The API returns JSON and the public
-  // pages plain HTML with our own stylesheet: nothing else may load.
-  app.use(helmet({
-    strictTransportSecurity: false,
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    frameguard: { action: 'deny' },
-  }));
+  app.use(securityHeaders());
   app.use(timeRequests(deps.metrics));
   app.use(healthRouter(deps));
   // Reachable only from loopback through nginx (nginx/sites/todo-stack.conf).
@@ -74,4 +60,20 @@ export function buildApp(deps: Deps): express.Express {
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;
+}
+
+/** What the server runs: the fast path for first pages, Express for everything. */
+export function buildHandler(deps: Deps): RequestListener {
+  const app = buildApp(deps);
+  const fast = firstPageFastPath(deps);
+  return (req, res) => {
+    if (!isFirstPageRequest(req)) return void app(req, res);
+    fast(req, res).then(
+      (answered) => { if (!answered) app(req, res); },
+      (err: unknown) => {
+        deps.log.error({ err }, 'fast path failed');
+        if (!res.headersSent) app(req, res);
+      },
+    );
+  };
 }

@@ -21,14 +21,20 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 // harmless in a log line and a header; otherwise we make our own.
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
-function requestId(req: IncomingMessage, res: ServerResponse): string {
+/** The request's id (nginx's, if it sent a sane one), also set on the response. */
+export function requestId(req: IncomingMessage, res: ServerResponse): string {
   const incoming = req.headers['x-request-id'];
   const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
   res.setHeader('X-Request-Id', id);
   return id;
 }
 
-/** One log line per request, and req.log carrying the request id for every other line. */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** A read that goes well is not logged by the app (see httpLogger). */
+export const isQuietRequest = (req: IncomingMessage) => SAFE.has(req.method ?? '');
+
+/** One log line per write or failure, and req.log carrying the request id for every other line. */
 export function httpLogger(logger: Logger) {
   return pinoHttp({
     logger,
@@ -50,6 +56,9 @@ export function httpLogger(logger: Logger) {
       err: (err: Error) => (err.message.startsWith('failed with status code') ? undefined : pino.stdSerializers.err(err)),
     },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    // nginx's access log has every request (with this id, status and times);
+    // the app adds a line for what it changed, refused or was slow at.
+    autoLogging: { ignore: (req) => isQuietRequest(req) },
     wrapSerializers: false,
   });
 }

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { buildApp } from './app';
+import { buildHandler } from './app';
 import { ConfigError, loadConfig } from './config';
 import { closeDeps, openDeps, type Deps } from './deps';
 import { createLogger } from './log';
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const deps = await openDeps(config, log);
 
-  const server = http.createServer(buildApp(deps));
+  const server = http.createServer(buildHandler(deps));
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;

@@ -60,24 +60,25 @@ async function fromCookie(deps: Deps, sid: string): Promise<Auth | undefined> {
   return { kind: 'session', userId: value.userId, sessionHash: hash, csrfToken: value.csrfToken };
 }
 
-export const sessionIdOf = (req: Request): string | undefined => {
+export const sessionIdOf = (req: Pick<Request, 'headers'>): string | undefined => {
   const header = req.headers.cookie;
   return header ? parseCookies(header)[SESSION_COOKIE] : undefined;
 };
 
 /**
- * Resolves who is calling: a bearer token wins over a cookie; a bad token is
- * a 401 at once, a stale cookie is simply no session.
+ * Who is calling: a bearer token wins over a cookie; a bad token is a 401 at
+ * once, a stale cookie is simply no session.
  */
+export async function resolveCaller(deps: Deps, req: Pick<Request, 'headers'>): Promise<Auth | undefined> {
+  const header = req.headers.authorization;
+  if (header !== undefined) return fromBearer(deps, header);
+  const sid = sessionIdOf(req);
+  return sid ? fromCookie(deps, sid) : undefined;
+}
+
 export function authenticate(deps: Deps): RequestHandler {
   return async (req, _res, next) => {
-    const header = req.headers.authorization;
-    if (header !== undefined) {
-      req.auth = await fromBearer(deps, header);
-    } else {
-      const sid = sessionIdOf(req);
-      if (sid) req.auth = await fromCookie(deps, sid);
-    }
+    req.auth = await resolveCaller(deps, req);
     next();
   };
 }
