@@ -1,7 +1,7 @@
 import type { RequestListener } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { accountsRouter } from './accounts/routes';
-import { authenticate } from './accounts/auth';
+import { authenticate, refuseBadCredentials } from './accounts/auth';
 import type { Deps } from './deps';
 import { notFoundHandler, problemHandler, unsupportedMediaType } from './errors';
 import { healthRouter } from './health';
@@ -53,6 +53,7 @@ export function buildApp(deps: Deps): express.Express {
   app.use(publicPagesRouter(deps));
   app.use('/api', authenticate(deps));
   app.use('/api', generalLimit(deps));
+  app.use('/api', refuseBadCredentials);
   app.post(['/api/session', '/api/users'], ...loginLimits(deps));
   app.use('/api', accountsRouter(deps));
   app.use('/api/todos', todosRouter(deps));

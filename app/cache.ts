@@ -84,10 +84,11 @@ export class Cache {
   }
 
   /** Kills every value in the namespace; resolves once Redis has it (or it is noted as missed). */
-  async invalidate(ns: string): Promise<void> {
+  async invalidate(ns: string): Promise<boolean> {
     const done = await this.breaker.run('cache', (r) =>
       r.eval(INVALIDATE, 1, hashKey(ns), randomBytes(12).toString('base64url'), this.options.hardTtlMs));
     if (done === undefined) this.breaker.noteMissedInvalidation();
+    return done !== undefined;
   }
 
   private async read<T>(ns: string, field: string) {

@@ -23,15 +23,26 @@ const tooMany = (detail: string, retryAfter: string | undefined) =>
  * through (fail open): an outage must not lock everyone out. The breaker logs
  * the outage once and counts each pass in redis_fallbacks_total.
  */
-function limiter(deps: Deps, name: string, options: Partial<Options>): RequestHandler {
-  const store = new RedisStore({
-    prefix: `rl:${name}:`,
+/** A limiter store on the breaker; a script Redis no longer has (NOSCRIPT) is no outage: the store reloads it. */
+export function redisStore(deps: Deps, prefix: string): RedisStore {
+  return new RedisStore({
+    prefix,
     sendCommand: async (command: string, ...args: string[]) => {
-      const reply = await deps.breaker.run('rate_limit', (redis) => redis.call(command, ...args));
+      let noScript: Error | undefined;
+      const reply = await deps.breaker.run('rate_limit', (redis) => redis.call(command, ...args).catch((err: Error) => {
+        if (!/^NOSCRIPT/.test(err.message)) throw err;
+        noScript = err;
+        return null;
+      }));
+      if (noScript) throw noScript;
       if (reply === undefined) throw new Error('redis unavailable');
       return reply as RedisReply;
     },
   });
+}
+
+function limiter(deps: Deps, name: string, options: Partial<Options>): RequestHandler {
+  const store = redisStore(deps, `rl:${name}:`);
   return rateLimit({
     standardHeaders: 'draft-8',
     legacyHeaders: false,

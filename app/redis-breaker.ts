@@ -16,7 +16,8 @@ const COOLDOWN_MS = 1_000;
  */
 export class RedisBreaker {
   private openUntil = 0;
-  private missedInvalidation = false;
+  // Counts invalidations that did not reach Redis; the epoch must move past them.
+  private missed = 0;
   private probe: NodeJS.Timeout | undefined;
 
   constructor(
@@ -49,7 +50,7 @@ export class RedisBreaker {
 
   /** An invalidation that did not reach Redis: the epoch must move before the cache is trusted again. */
   noteMissedInvalidation(): void {
-    this.missedInvalidation = true;
+    this.missed += 1;
   }
 
   private open(err: unknown): void {
@@ -64,13 +65,16 @@ export class RedisBreaker {
   private async tryClose(): Promise<boolean> {
     if (!this.isOpen || Date.now() < this.openUntil) return !this.isOpen;
     this.openUntil = Date.now() + COOLDOWN_MS; // one probe at a time
+    const missed = this.missed;
     try {
-      if (this.missedInvalidation) await this.redis.incr(this.epochKey);
+      if (missed > 0) await this.redis.incr(this.epochKey);
       else await this.redis.ping();
     } catch {
       return false;
     }
-    this.missedInvalidation = false;
+    // One missed while the probe was under way needs another move.
+    if (this.missed !== missed) return false;
+    this.missed = 0;
     this.openUntil = 0;
     clearInterval(this.probe);
     this.probe = undefined;

@@ -14,8 +14,9 @@ export function createRedis(url: string, log: Logger): Redis {
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     // Redis answers in well under a millisecond here; a command this slow
-    // means trouble, and the breaker takes over.
-    commandTimeout: 250,
+    // means trouble, and the breaker takes over. Not lower: a busy event loop
+    // alone can delay a reply by a few hundred milliseconds.
+    commandTimeout: 1_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });
   let down = false;

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { parse as parseCookies } from 'cookie';
 import type { Deps } from '../deps';
-import { forbidden, unauthorized } from '../errors';
+import { AppError, forbidden, unauthorized } from '../errors';
 import * as queries from './queries';
 import { digest, sameSecret, TOKEN_PREFIX } from './secrets';
 
@@ -12,6 +12,7 @@ export type Auth =
 declare module 'express-serve-static-core' {
   interface Request {
     auth?: Auth;
+    authError?: AppError;
   }
 }
 
@@ -78,10 +79,21 @@ export async function resolveCaller(deps: Deps, req: Pick<Request, 'headers'>): 
 
 export function authenticate(deps: Deps): RequestHandler {
   return async (req, _res, next) => {
-    req.auth = await resolveCaller(deps, req);
+    try {
+      req.auth = await resolveCaller(deps, req);
+    } catch (err) {
+      // Refused after the general limit has counted it (per IP).
+      if (!(err instanceof AppError) || err.status !== 401) throw err;
+      req.authError = err;
+    }
     next();
   };
 }
+
+export const refuseBadCredentials: RequestHandler = (req, _res, next) => {
+  if (req.authError) throw req.authError;
+  next();
+};
 
 /**
  * The route needs a user. Browsers authenticate with a cookie the browser

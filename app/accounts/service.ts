@@ -1,6 +1,6 @@
 import type { Deps } from '../deps';
-import { isUniqueViolation } from '../db';
-import { conflict, notFound, unauthorized } from '../errors';
+import { isUniqueViolation, transaction } from '../db';
+import { conflict, notFound, unauthorized, unavailable } from '../errors';
 import { authCacheKey } from './auth';
 import { purgePublic } from '../public-pages/edge';
 import { hashPassword, verifyPassword } from './passwords';
@@ -68,8 +68,15 @@ export async function createToken(deps: Deps, userId: string, name: string) {
 export const listTokens = (deps: Deps, userId: string) => queries.listTokens(deps.db, userId);
 
 export async function revokeToken(deps: Deps, userId: string, tokenId: string): Promise<void> {
-  const hash = await queries.deleteToken(deps.db, userId, tokenId);
-  if (!hash) throw notFound('There is no such token.');
+  // A revocation answered 204 must hold on every worker at once: if the
+  // credential cache cannot be cleared, nothing is revoked (503, retry).
+  const hash = await transaction(deps.db, async (client) => {
+    const deleted = await queries.deleteToken(client, userId, tokenId);
+    if (!deleted) throw notFound('There is no such token.');
+    if (!(await deps.cache.invalidate(authCacheKey(deleted)))) throw unavailable('The token cannot be revoked everywhere right now; try again shortly.');
+    return deleted;
+  });
+  // Again after the commit: a lookup between the first clear and the commit may have cached it.
   await deps.cache.invalidate(authCacheKey(hash));
 }
 

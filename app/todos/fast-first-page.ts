@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import querystring from 'node:querystring';
 import fresh from 'fresh';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import type { RedisStore } from 'rate-limit-redis';
 import { resolveCaller } from '../accounts/auth';
 import type { Deps } from '../deps';
 import { requestId } from '../log';
+import { redisStore } from '../rate-limits';
 import { securityHeaderList } from '../security-headers';
 import { listQuery, type ListQuery } from './schema';
 import { renderPage } from './service';
@@ -33,14 +34,7 @@ function firstPageQuery(url: string): ListQuery | undefined {
 function limitCheck(deps: Deps): ((userId: string) => Promise<boolean>) | undefined {
   const limit = deps.config.rateLimits.perMinute;
   if (limit === 0) return undefined;
-  const store = new RedisStore({
-    prefix: 'rl:general:',
-    sendCommand: async (command: string, ...args: string[]) => {
-      const reply = await deps.breaker.run('rate_limit', (redis) => redis.call(command, ...args));
-      if (reply === undefined) throw new Error('redis unavailable');
-      return reply as RedisReply;
-    },
-  });
+  const store = redisStore(deps, 'rl:general:');
   store.init({ windowMs: 60_000 } as Parameters<RedisStore['init']>[0]);
   return async (userId) => {
     try {
