@@ -10,6 +10,10 @@ import { createLogger } from './log';
 const KEEP_ALIVE_MS = 65_000;
 const HEADERS_TIMEOUT_MS = 66_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+// Node's default (511) overflows when a thousand clients (or nginx opening
+// its upstream pool) connect at once: the kernel drops the extra SYNs and the
+// clients retry after one and three seconds. The kernel caps it at somaxconn.
+const LISTEN_BACKLOG = 4096;
 // In-flight requests get this long; with the shutdown delay it stays below
 // PM2's kill_timeout, so we exit on our own terms.
 const DRAIN_TIMEOUT_MS = 8_000;
@@ -26,7 +30,7 @@ async function main(): Promise<void> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, resolve);
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, resolve);
   });
   log.info({ host: config.host, port: config.port }, 'listening');
   const stopPublishing = deps.metrics.startPublishing(deps.redis, log);
