@@ -2,8 +2,8 @@
 # npm test [-- FILE_OR_FOLDER...]: every test against real servers. Starts
 # private PostgreSQL and Redis on test ports with throw-away data (unless
 # DATABASE_URL / REDIS_URL name running ones) and, for tests/stack and
-# tests/browser, the whole
-# stack (PM2 with its own PM2_HOME, nginx) on test ports; stops all of it after.
+# tests/browser, the whole stack (PM2 with its own PM2_HOME, nginx) on test
+# ports; stops all of it afterwards.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"

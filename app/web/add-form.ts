@@ -1,6 +1,6 @@
 import { api } from './api';
 import { h, randomKey } from './dom';
-import { clearErrors } from './form-errors';
+import { oneAtATime, onSubmit } from './form-submit';
 import { announce } from './notice';
 import { report } from './report';
 import { short } from './todo-text';
@@ -18,29 +18,17 @@ export function addForm(onAdded: (todo: Todo) => void): HTMLFormElement {
   // todo once even if the first attempt did arrive.
   let key: string | null = null;
   let keyFor = '';
-  let busy = false;
 
-  const send = async (content: string, idempotencyKey: string) => {
-    if (busy) return;
-    busy = true;
-    form.setAttribute('aria-busy', 'true');
-    try {
-      const todo = await api<Todo>('POST', '/api/todos', { body: { content }, headers: { 'Idempotency-Key': idempotencyKey } });
-      key = null;
-      if (input.value === content) input.value = '';
-      onAdded(todo);
-      announce(`Added “${short(todo.content)}”.`);
-    } catch (error) {
-      report(error, { form, retry: () => void send(content, idempotencyKey), failed: 'The todo was not added.' });
-    } finally {
-      busy = false;
-      form.removeAttribute('aria-busy');
-    }
-  };
+  const run = oneAtATime(form, (error, retry) => report(error, { form, retry, failed: 'The todo was not added.' }));
+  const send = (content: string, idempotencyKey: string) => run(async () => {
+    const todo = await api<Todo>('POST', '/api/todos', { body: { content }, headers: { 'Idempotency-Key': idempotencyKey } });
+    key = null;
+    if (input.value === content) input.value = '';
+    onAdded(todo);
+    announce(`Added “${short(todo.content)}”.`);
+  });
 
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    clearErrors(form);
+  onSubmit(form, () => {
     const content = input.value;
     if (key === null || content !== keyFor) {
       key = randomKey();

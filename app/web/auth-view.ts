@@ -1,6 +1,6 @@
 import { api } from './api';
 import { h } from './dom';
-import { clearErrors } from './form-errors';
+import { oneAtATime, onSubmit } from './form-submit';
 import { clearNotice } from './notice';
 import { report } from './report';
 import type { SessionInfo } from './types';
@@ -42,28 +42,12 @@ export function authView(onSignedIn: (session: SessionInfo) => void, mode: Mode 
     field('Password', password, mode === 'signup' ? '8 to 200 characters.' : undefined),
     h('div', { className: 'actions' }, submit));
 
-  let busy = false;
-  const send = async () => {
-    // Disabling the button would drop keyboard focus; a flag blocks repeats.
-    if (busy) return;
-    busy = true;
-    form.setAttribute('aria-busy', 'true');
-    try {
-      const session = await api<SessionInfo>('POST', text.path, { body: { email: email.value, password: password.value } });
-      clearNotice();
-      onSignedIn(session);
-    } catch (error) {
-      report(error, { form, retry: () => void send(), loggingIn: true });
-    } finally {
-      busy = false;
-      form.removeAttribute('aria-busy');
-    }
-  };
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    void send();
-  });
+  const run = oneAtATime(form, (error, retry) => report(error, { form, retry, loggingIn: true }));
+  onSubmit(form, () => void run(async () => {
+    const session = await api<SessionInfo>('POST', text.path, { body: { email: email.value, password: password.value } });
+    clearNotice();
+    onSignedIn(session);
+  }));
 
   const swap = h('button', { type: 'button', className: 'link' }, text.swap);
   const section = h('section', { className: 'card auth', attrs: { 'aria-labelledby': 'auth-title' } },

@@ -1,6 +1,7 @@
 import { api } from './api';
 import { h } from './dom';
 import { clearErrors } from './form-errors';
+import { oneAtATime, onSubmit } from './form-submit';
 import { announce } from './notice';
 import { report } from './report';
 import { currentSession, setSession } from './session';
@@ -35,30 +36,18 @@ export function slugForm(user: User): HTMLElement {
     }
   };
 
-  let busy = false;
-  const send = async (slug: string | null) => {
-    if (busy) return;
-    busy = true;
-    form.setAttribute('aria-busy', 'true');
-    try {
-      const { user: saved } = await api<{ user: User }>('PATCH', '/api/me', { body: { public_slug: slug } });
-      const session = currentSession();
-      if (session) setSession({ ...session, user: saved });
-      input.value = saved.public_slug ?? '';
-      show(saved.public_slug);
-      announce(saved.public_slug ? `Published at ${publicPath(saved.public_slug)}.` : 'Your list is no longer public.');
-      if (!saved.public_slug) input.focus();
-    } catch (error) {
-      report(error, { form, retry: () => void send(slug), failed: 'The public address was not changed.' });
-    } finally {
-      busy = false;
-      form.removeAttribute('aria-busy');
-    }
-  };
+  const run = oneAtATime(form, (error, retry) => report(error, { form, retry, failed: 'The public address was not changed.' }));
+  const send = (slug: string | null) => run(async () => {
+    const { user: saved } = await api<{ user: User }>('PATCH', '/api/me', { body: { public_slug: slug } });
+    const session = currentSession();
+    if (session) setSession({ ...session, user: saved });
+    input.value = saved.public_slug ?? '';
+    show(saved.public_slug);
+    announce(saved.public_slug ? `Published at ${publicPath(saved.public_slug)}.` : 'Your list is no longer public.');
+    if (!saved.public_slug) input.focus();
+  });
 
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    clearErrors(form);
+  onSubmit(form, () => {
     const slug = input.value.trim();
     void send(slug === '' ? null : slug);
   });

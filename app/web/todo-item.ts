@@ -1,6 +1,6 @@
 import { api } from './api';
 import { h, hidden, timeOf } from './dom';
-import { clearErrors } from './form-errors';
+import { oneAtATime, onSubmit } from './form-submit';
 import { announce, showNotice } from './notice';
 import { ApiError } from './problem';
 import { report } from './report';
@@ -88,29 +88,18 @@ export function todoItem(initial: Todo, hooks: ItemHooks): HTMLLIElement {
       show();
       edit.focus();
     };
-    let busy = false;
-    const submit = async () => {
-      if (busy) return;
+    const run = oneAtATime(form, (error, retry) => {
+      if (error instanceof ApiError && error.status === 404) return vanished();
+      report(error, { form, retry, failed: 'The change was not saved.' });
+    });
+    onSubmit(form, () => {
       if (input.value.trim() === todo.content) return close();
-      busy = true;
-      form.setAttribute('aria-busy', 'true');
-      try {
+      void run(async () => {
         todo = await api<Todo>('PATCH', path, { body: { content: input.value } });
         close();
         announce('Saved.');
         hooks.changed(li, todo);
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) return vanished();
-        report(error, { form, retry: () => void submit(), failed: 'The change was not saved.' });
-      } finally {
-        busy = false;
-        form.removeAttribute('aria-busy');
-      }
-    };
-    form.addEventListener('submit', (event) => {
-      event.preventDefault();
-      clearErrors(form);
-      void submit();
+      });
     });
     form.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') close();
