@@ -9,6 +9,9 @@ export type WrkRun = {
   socketErrors: number;
   timeouts: number;
   non2xx: number;
+  errors: { connect: number; read: number; write: number; timeout: number };
+  /** Requests that got no 2xx answer: non-2xx plus every kind of socket error. */
+  failed: number;
   /** What a Lua script printed in done(), e.g. acknowledged creates. */
   extra: Record<string, number>;
 };
@@ -24,15 +27,19 @@ function parse(out: string): WrkRun {
   const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const extra: Record<string, number> = {};
   for (const m of out.matchAll(/^bench:(\w+)=(\d+)$/gm)) extra[m[1]!] = Number(m[2]);
+  const [connect, read, write, timeout] = [1, 2, 3, 4].map((i) => Number(errors?.[i] ?? 0)) as [number, number, number, number];
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
     p50: latency('50'),
     p99: latency('99'),
     max: maxLine ? toMs(maxLine[1]!, maxLine[2]!) : NaN,
     requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN),
-    socketErrors: errors ? Number(errors[1]) + Number(errors[2]) + Number(errors[3]) : 0,
-    timeouts: errors ? Number(errors[4]) : 0,
-    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    socketErrors: connect + read + write,
+    timeouts: timeout,
+    non2xx,
+    errors: { connect, read, write, timeout },
+    failed: non2xx + connect + read + write + timeout,
     extra,
   };
 }

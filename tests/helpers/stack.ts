@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -51,37 +51,7 @@ export async function stackUser(): Promise<{ token: string; auth: string }> {
   return { token, auth: `Bearer ${token}` };
 }
 
-export type WrkResult = {
-  requests: number;
-  non2xx: number;
-  socketErrors: { connect: number; read: number; write: number; timeout: number };
-  failed: number;
-  raw: string;
-};
-
-/** Runs wrk against the stack and parses its summary; bounded by its duration. */
-export function wrk(opts: { url: string; connections: number; seconds: number; script?: string; env?: Record<string, string>; headers?: string[] }): Promise<WrkResult> {
-  const args = ['-t', '2', '-c', String(opts.connections), '-d', `${opts.seconds}s`, '--timeout', '5s'];
-  for (const h of opts.headers ?? []) args.push('-H', h);
-  if (opts.script) args.push('-s', opts.script);
-  args.push(opts.url);
-  return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, { env: { ...process.env, ...opts.env } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    child.on('error', reject);
-    child.on('close', () => {
-      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
-      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-      const s = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-      const socketErrors = { connect: Number(s?.[1] ?? 0), read: Number(s?.[2] ?? 0), write: Number(s?.[3] ?? 0), timeout: Number(s?.[4] ?? 0) };
-      if (Number.isNaN(requests)) return reject(new Error(`could not read wrk output:\n${out}`));
-      const failed = non2xx + socketErrors.connect + socketErrors.read + socketErrors.write + socketErrors.timeout;
-      resolve({ requests, non2xx, socketErrors, failed, raw: out });
-    });
-  });
-}
+export { wrk } from '../../bench/wrk';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
