@@ -9,17 +9,10 @@ import { startApp, type TestApp, type TokenUser } from './app';
  */
 export const startTodosApp = () => startApp({ PASSWORD_SCRYPT_LOG_N: '10' });
 
-/** The shape of a todo as the API sends it. */
-export type TodoJson = {
-  id: string;
-  content: string;
-  is_finished: boolean;
-  created_at: string;
-  updated_at: string;
-  finished_at: string | null;
-};
+// The API's JSON shapes, declared once beside the UI that reads them.
+import type { Todo as TodoJson, TodoPage as PageJson } from '../../app/web/types';
 
-export type PageJson = { data: TodoJson[]; next_cursor: string | null };
+export type { TodoJson, PageJson };
 
 // ISO 8601 in UTC with exactly three fraction digits, as the spec promises.
 const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
