@@ -19,6 +19,9 @@ const WAIT_MAX_MS = 1_000;
 
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 type Entry<T> = { value: T; epoch: string; version: string; freshUntil: number };
+/** The namespace version and epoch a value was read or built under. */
+export type Stamp = { ns: string; version: string; epoch: string };
+export type Cached<T> = { value: T | undefined; status: CacheStatus; stamp?: Stamp };
 
 const STORE = `
 local v = redis.call('HGET', KEYS[1], 'v') or ''
@@ -32,6 +35,18 @@ const INVALIDATE = `
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+// Adds a member to a set only while every stamp is current, in one step, so
+// an invalidation either comes before (refused) or sees the member (and acts on it).
+const ADD_IF_CURRENT = `
+local e = redis.call('GET', KEYS[1]) or '0'
+if e ~= ARGV[1] then return 0 end
+for i = 3, #KEYS do
+  if (redis.call('HGET', KEYS[i], 'v') or '') ~= ARGV[i + 1] then return 0 end
+end
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`;
 
 const RELEASE = `
@@ -50,11 +65,13 @@ export class Cache {
    * The cached value for (ns, field), or `load`'s. `load` returns undefined
    * for something not worth caching (it is then loaded again next time).
    */
-  async get<T>(ns: string, field: string, load: () => Promise<T | undefined>): Promise<{ value: T | undefined; status: CacheStatus }> {
+  async get<T>(ns: string, field: string, load: () => Promise<T | undefined>): Promise<Cached<T>> {
     const seen = await this.read<T>(ns, field);
     if (!seen) return { value: await load(), status: 'BYPASS' };
     const { entry, version, epoch } = seen;
-    if (entry && entry.freshUntil > Date.now()) return { value: entry.value, status: 'HIT' };
+    // A value loaded now is at least as new as the version read before it.
+    const stamp: Stamp = { ns, version, epoch };
+    if (entry && entry.freshUntil > Date.now()) return { value: entry.value, status: 'HIT', stamp };
 
     const lockKey = `cache:lock:${ns}:${field}`;
     const token = randomBytes(12).toString('base64url');
@@ -63,24 +80,38 @@ export class Cache {
       try {
         // Someone may have rebuilt it between our read and our lock.
         const again = await this.read<T>(ns, field);
-        if (again?.entry && again.entry.freshUntil > Date.now()) return { value: again.entry.value, status: 'HIT' };
+        const latest: Stamp = again ? { ns, version: again.version, epoch: again.epoch } : stamp;
+        if (again?.entry && again.entry.freshUntil > Date.now()) return { value: again.entry.value, status: 'HIT', stamp: latest };
         const value = await load();
-        if (value) await this.store(ns, field, value, again?.version ?? version, again?.epoch ?? epoch);
-        return { value, status: 'MISS' };
+        if (value) await this.store(ns, field, value, latest.version, latest.epoch);
+        return { value, status: 'MISS', stamp: latest };
       } finally {
         await this.breaker.run('cache', (r) => r.eval(RELEASE, 1, lockKey, token));
       }
     }
-    if (entry) return { value: entry.value, status: 'STALE' };
+    if (entry) return { value: entry.value, status: 'STALE', stamp };
     if (locked === undefined) return { value: await load(), status: 'BYPASS' };
     // Someone else is building it: wait briefly rather than pile onto PostgreSQL.
     for (let waited = 0; waited < WAIT_MAX_MS; waited += WAIT_STEP_MS) {
       await sleep(WAIT_STEP_MS);
       const again = await this.read<T>(ns, field);
       if (!again) break;
-      if (again.entry) return { value: again.entry.value, status: 'HIT' };
+      if (again.entry) return { value: again.entry.value, status: 'HIT', stamp: { ns, version: again.version, epoch: again.epoch } };
     }
-    return { value: await load(), status: 'MISS' };
+    return { value: await load(), status: 'MISS', stamp };
+  }
+
+  /**
+   * Adds `member` to the set `setKey` (which then lives `ttlMs`) if and only
+   * if no stamp has been invalidated since. Undefined when Redis is away.
+   */
+  async addIfCurrent(stamps: Stamp[], setKey: string, member: string, ttlMs: number): Promise<boolean | undefined> {
+    const epoch = stamps[0]?.epoch;
+    if (epoch === undefined || stamps.some((s) => s.epoch !== epoch)) return false;
+    const done = await this.breaker.run('cache', (r) =>
+      r.eval(ADD_IF_CURRENT, 2 + stamps.length, EPOCH_KEY, setKey, ...stamps.map((s) => hashKey(s.ns)),
+        epoch, member, ttlMs, ...stamps.map((s) => s.version)));
+    return done === undefined ? undefined : done === 1;
   }
 
   /** Kills every value in the namespace; resolves once Redis has it (or it is noted as missed). */

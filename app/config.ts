@@ -40,6 +40,10 @@ const envSchema = z.object({
   // Where nginx drops a public page from its cache (nginx/sites/todo-stack.conf);
   // unset when no nginx cache is in front.
   EDGE_PURGE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// URL' }).optional(),
+  // How long nginx may answer a token's first page from its cache (purged on
+  // every write and revocation; the lifetime bounds a purge that failed).
+  // 0: every such request reaches the app. Needs EDGE_PURGE_URL.
+  EDGE_PRIVATE_TTL_SECONDS: int(0, 3_600).default(5),
 });
 
 export type Config = Readonly<{
@@ -58,6 +62,7 @@ export type Config = Readonly<{
   cache: Readonly<{ softTtlMs: number; hardTtlMs: number; jitter: number }>;
   rateLimits: Readonly<{ perMinute: number; loginPerEmail: number; loginPerIp: number }>;
   edgePurgeUrl: string | undefined;
+  edgePrivateTtlSeconds: number;
 }>;
 
 export class ConfigError extends Error {
@@ -100,5 +105,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       loginPerIp: e.LOGIN_LIMIT_PER_IP,
     }),
     edgePurgeUrl: e.EDGE_PURGE_URL,
+    edgePrivateTtlSeconds: e.EDGE_PRIVATE_TTL_SECONDS,
   });
 }

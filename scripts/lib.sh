@@ -6,6 +6,7 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BROTLI_MODULE=/usr/lib/nginx/modules/ngx_http_brotli_filter_module.so
 PURGE_MODULE=/usr/lib/nginx/modules/ngx_http_cache_purge_module.so
+JS_MODULE=/usr/lib/nginx/modules/ngx_http_js_module.so
 
 log() { printf '\033[1m[todo-stack]\033[0m %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -43,7 +44,8 @@ ensure_packages() {
       nginx)
         command -v nginx >/dev/null || want+=(nginx)
         [ -f "$BROTLI_MODULE" ] || want+=(libnginx-mod-http-brotli-filter)
-        [ -f "$PURGE_MODULE" ] || want+=(libnginx-mod-http-cache-purge) ;;
+        [ -f "$PURGE_MODULE" ] || want+=(libnginx-mod-http-cache-purge)
+        [ -f "$JS_MODULE" ] || want+=(libnginx-mod-http-js) ;;
       chromium) command -v chromium >/dev/null || want+=(chromium) ;;
       wrk) command -v wrk >/dev/null || want+=(wrk) ;;
       openssl) command -v openssl >/dev/null || want+=(openssl) ;;
@@ -167,6 +169,7 @@ render_nginx() {
   # Workers drop root; if they cannot read the UI from here, they stay root.
   if [ "$(id -u)" != 0 ]; then user=$(id -un)
   elif ! runuser -u www-data -- test -r "$STATIC_ROOT/index.html" 2>/dev/null; then user=root; fi
+  chmod 700 "$run/cache"
   [ "$user" = www-data ] && chown -R www-data: "$run/tmp" "$run/cache"
   if [ -f "$BROTLI_MODULE" ]; then
     modules="load_module $BROTLI_MODULE;"
@@ -174,12 +177,14 @@ render_nginx() {
   fi
   [ -f "$PURGE_MODULE" ] || die "nginx's cache purge module is missing: apt-get install libnginx-mod-http-cache-purge"
   modules="$modules load_module $PURGE_MODULE;"
+  [ -f "$JS_MODULE" ] || die "nginx's JavaScript module is missing: apt-get install libnginx-mod-http-js"
+  modules="$modules load_module $JS_MODULE;"
   if [ ! -f "$run/tls/cert.pem" ]; then
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
       -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
       -keyout "$run/tls/key.pem" -out "$run/tls/cert.pem" >/dev/null 2>&1 || die "could not make a TLS certificate"
   fi
-  (cd "$ROOT/nginx" && find . -name '*.conf') | while read -r f; do
+  (cd "$ROOT/nginx" && find . -name '*.conf' -o -name '*.js') | while read -r f; do
     mkdir -p "$conf/$(dirname "$f")"
     sed -e "s#{{CONF_DIR}}#$conf#g" -e "s#{{RUN_DIR}}#$run#g" -e "s#{{LOG_DIR}}#$LOG_DIR#g" \
         -e "s#{{STATIC_ROOT}}#$STATIC_ROOT#g" -e "s#{{USER}}#$user#g" \

@@ -60,7 +60,7 @@ ENV
   # Optional app settings given to `up` are passed on to the workers.
   local name
   for name in RATE_LIMIT_PER_MINUTE LOGIN_LIMIT_PER_EMAIL LOGIN_LIMIT_PER_IP CACHE_TTL_SECONDS \
-              CACHE_HARD_TTL_SECONDS PG_STATEMENT_TIMEOUT_MS SESSION_TTL_DAYS PASSWORD_SCRYPT_LOG_N; do
+              CACHE_HARD_TTL_SECONDS EDGE_PRIVATE_TTL_SECONDS PG_STATEMENT_TIMEOUT_MS SESSION_TTL_DAYS PASSWORD_SCRYPT_LOG_N; do
     [ -n "${!name:-}" ] && echo "$name=${!name}" >>"$ENV_FILE"
   done
   chmod 600 "$ENV_FILE"

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { parse as parseCookies } from 'cookie';
+import type { Stamp } from '../cache';
 import type { Deps } from '../deps';
 import { AppError, forbidden, unauthorized } from '../errors';
 import * as queries from './queries';
@@ -7,7 +8,9 @@ import { digest, sameSecret, TOKEN_PREFIX } from './secrets';
 
 export type Auth =
   | { kind: 'session'; userId: string; sessionHash: Buffer; csrfToken: string }
-  | { kind: 'token'; userId: string; tokenId: string };
+  // `stamp`: the credential cache entry the token was checked against (none
+  // when Redis was away); a revocation invalidates it.
+  | { kind: 'token'; userId: string; tokenId: string; stamp?: Stamp };
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -34,11 +37,17 @@ const badToken = (detail: string) =>
 // Last use of a token is recorded at most once a minute per worker.
 const lastTouched = new Map<string, number>();
 
+/** The API token in an Authorization header, if it is one in the right form. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
+  return token?.startsWith(TOKEN_PREFIX) ? token : undefined;
+}
+
 async function fromBearer(deps: Deps, header: string): Promise<Auth> {
-  const token = BEARER.exec(header)?.[1];
-  if (!token?.startsWith(TOKEN_PREFIX)) throw badToken('The Authorization header must be "Bearer <API token>".');
+  const token = bearerToken(header);
+  if (!token) throw badToken('The Authorization header must be "Bearer <API token>".');
   const hash = digest(token);
-  const { value } = await deps.cache.get<TokenInfo>(authCacheKey(hash), 'token', async () => {
+  const { value, stamp } = await deps.cache.get<TokenInfo>(authCacheKey(hash), 'token', async () => {
     const row = await queries.findToken(deps.db, hash);
     return row && { userId: row.user_id, tokenId: row.id };
   });
@@ -48,7 +57,7 @@ async function fromBearer(deps: Deps, header: string): Promise<Auth> {
     lastTouched.set(value.tokenId, now);
     queries.touchToken(deps.db, value.tokenId).catch((err: unknown) => deps.log.warn({ err }, 'could not record token use'));
   }
-  return { kind: 'token', ...value };
+  return { kind: 'token', ...value, ...(stamp && { stamp }) };
 }
 
 async function fromCookie(deps: Deps, sid: string): Promise<Auth | undefined> {

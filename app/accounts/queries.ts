@@ -105,3 +105,9 @@ export async function deleteToken(q: Queryable, userId: string, tokenId: string)
   );
   return rows[0]?.token_hash;
 }
+
+/** The digests of a user's live API tokens. */
+export async function tokenDigests(q: Queryable, userId: string): Promise<Buffer[]> {
+  const { rows } = await q.query<{ token_hash: Buffer }>('SELECT token_hash FROM api_tokens WHERE user_id = $1', [userId]);
+  return rows.map((r) => r.token_hash);
+}

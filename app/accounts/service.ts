@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import { isUniqueViolation, transaction } from '../db';
 import { conflict, notFound, unauthorized, unavailable } from '../errors';
 import { authCacheKey } from './auth';
-import { purgePublic } from '../public-pages/edge';
+import { purgePrivate, purgePublic } from '../edge';
 import { hashPassword, verifyPassword } from './passwords';
 import * as queries from './queries';
 import { digest, newSecret, TOKEN_PREFIX } from './secrets';
@@ -78,6 +78,8 @@ export async function revokeToken(deps: Deps, userId: string, tokenId: string): 
   });
   // Again after the commit: a lookup between the first clear and the commit may have cached it.
   await deps.cache.invalidate(authCacheKey(hash));
+  // nginx's copies of the user's first pages, the token's among them.
+  await purgePrivate(deps, userId);
 }
 
 export async function setPublicSlug(deps: Deps, userId: string, slug: string | null): Promise<PublicUser> {

@@ -4,6 +4,7 @@ import fresh from 'fresh';
 import type { RedisStore } from 'rate-limit-redis';
 import { resolveCaller } from '../accounts/auth';
 import type { Deps } from '../deps';
+import { admitPrivate, dropPrivate, privateCopyOf } from '../edge';
 import { requestId } from '../log';
 import { redisStore } from '../rate-limits';
 import { securityHeaderList } from '../security-headers';
@@ -52,12 +53,23 @@ export function firstPageFastPath(deps: Deps): (req: IncomingMessage, res: Serve
   return async (req, res) => {
     const started = performance.now();
     const query = firstPageQuery(req.url!);
-    if (!query || deps.lifecycle.shuttingDown) return false;
+    if (!query) return false;
+    // A token's first page may be kept by nginx; any answer it may not keep
+    // (this one, or Express's: an error, a revoked token) drops nginx's copy.
+    const copy = privateCopyOf(req.headers.authorization, req.url!);
+    let edgeTtl: number | undefined;
+    if (copy) {
+      res.once('finish', () => {
+        if (!edgeTtl) void dropPrivate(deps, copy);
+      });
+    }
+    if (deps.lifecycle.shuttingDown) return false;
     let page;
     try {
       const caller = await resolveCaller(deps, req);
       if (!caller || (withinLimit && !(await withinLimit(caller.userId)))) return false;
       page = await renderPage(deps, caller.userId, query);
+      if (copy && caller.kind === 'token') edgeTtl = await admitPrivate(deps, copy, caller, page);
     } catch {
       return false; // Express answers it again, with the right problem
     }
@@ -67,6 +79,8 @@ export function firstPageFastPath(deps: Deps): (req: IncomingMessage, res: Serve
     res.setHeader('X-Cache', page.cache);
     res.setHeader('ETag', page.etag);
     res.setHeader('Cache-Control', 'private, no-cache');
+    // Read by nginx alone (it does not pass it on); clients still revalidate.
+    if (edgeTtl) res.setHeader('X-Accel-Expires', String(edgeTtl));
     if (fresh(req.headers, { etag: page.etag })) {
       res.statusCode = 304;
       res.end();

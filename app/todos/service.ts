@@ -1,7 +1,7 @@
-import type { CacheStatus } from '../cache';
+import type { CacheStatus, Stamp } from '../cache';
 import type { Deps } from '../deps';
 import { etagOf } from '../etag';
-import { purgePublic } from '../public-pages/edge';
+import { purgePrivate, purgePublic } from '../edge';
 import { notFound } from '../errors';
 import { encodeCursor } from './cursor';
 import { once, requestHash, type StoredResponse } from './idempotency';
@@ -30,9 +30,10 @@ export async function listTodos(deps: Deps, userId: string, q: ListQuery): Promi
   return { data, next_cursor };
 }
 
-export type RenderedPage = { body: string; etag: string; cache: CacheStatus };
+// `stamp`: the cache version the page belongs to, when it came through the cache.
+export type RenderedPage = { body: string; etag: string; cache: CacheStatus; stamp?: Stamp };
 
-const listNamespace = (userId: string) => `todos:${userId}`;
+export const listNamespace = (userId: string) => `todos:${userId}`;
 
 /**
  * A page as JSON, ready to send. First pages, the ones every client opens,
@@ -46,16 +47,22 @@ export async function renderPage(deps: Deps, userId: string, q: ListQuery): Prom
   };
   if (q.cursor || q.start !== undefined) return { ...(await render()), cache: 'BYPASS' };
   const field = `first:${q.limit}:${q.is_finished ?? 'all'}`;
-  const { value, status } = await deps.cache.get(listNamespace(userId), field, render);
-  return { ...(value ?? (await render())), cache: status };
+  const { value, status, stamp } = await deps.cache.get(listNamespace(userId), field, render);
+  if (!value) return { ...(await render()), cache: status };
+  return { ...value, cache: status, ...(stamp && { stamp }) };
 }
 
 /**
- * Every write clears the user's cached pages, and the public page if the
- * list is published, before its response is sent.
+ * Every write clears the user's cached pages, the copies nginx keeps for the
+ * user's API tokens and the public page if the list is published, before its
+ * response is sent. nginx's copies go after the app cache's version moved:
+ * from then on no new copy can be admitted (see edge.ts).
  */
 const changed = (deps: Deps, userId: string, ownerSlug: string | null) =>
-  Promise.all([deps.cache.invalidate(listNamespace(userId)), purgePublic(deps, ownerSlug)]);
+  Promise.all([
+    deps.cache.invalidate(listNamespace(userId)).then(() => purgePrivate(deps, userId)),
+    purgePublic(deps, ownerSlug),
+  ]);
 
 export async function getTodo(deps: Deps, userId: string, id: string): Promise<Todo> {
   return (await queries.getTodo(deps.db, userId, id)) ?? missing();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { Cache } from '../../app/cache';
+import { Cache, type Cached } from '../../app/cache';
 import { tokenUser, type TestApp } from '../helpers/app';
 import {
   countQueries, deferred, EPOCH_KEY, firstPageField, getList, isListQuery, listKey, readEntry, startCachingApp, xCache,
@@ -9,6 +9,12 @@ import {
 import { createTodo, seedTodos, type PageJson } from '../helpers/todos';
 
 const OPTIONS = { softTtlMs: 30_000, hardTtlMs: 60_000, jitter: 0.1 };
+
+/** What a get answered, without the stamp it carries. */
+async function seen<T>(got: Promise<Cached<T>>) {
+  const { value, status } = await got;
+  return { value, status };
+}
 
 describe('app cache: a rebuild that read before a write is not stored after it', () => {
   let t: TestApp;
@@ -38,8 +44,8 @@ describe('app cache: a rebuild that read before a write is not stored after it',
     const get = blockedGet(ns, 'v1');
     await get.loading;
     get.release();
-    assert.deepEqual(await get.result, { value: 'v1', status: 'MISS' });
-    assert.deepEqual(await cache.get(ns, 'page', async () => 'v2'), { value: 'v1', status: 'HIT' });
+    assert.deepEqual(await seen(get.result), { value: 'v1', status: 'MISS' });
+    assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'v2')), { value: 'v1', status: 'HIT' });
   });
 
   it('when the namespace is invalidated while a rebuild is loading, then the rebuild\'s value is refused and the next get is a MISS with the new value', async () => {
@@ -48,11 +54,11 @@ describe('app cache: a rebuild that read before a write is not stored after it',
     await get.loading;
     await cache.invalidate(ns);
     get.release();
-    assert.deepEqual(await get.result, { value: 'old', status: 'MISS' }, 'the request that began before the write answers what it read');
+    assert.deepEqual(await seen(get.result), { value: 'old', status: 'MISS' }, 'the request that began before the write answers what it read');
     assert.equal(await readEntry(t.deps.redis, `cache:${ns}`, 'f:page'), undefined, 'nothing was stored');
 
-    assert.deepEqual(await cache.get(ns, 'page', async () => 'new'), { value: 'new', status: 'MISS' });
-    assert.deepEqual(await cache.get(ns, 'page', async () => 'newer'), { value: 'new', status: 'HIT' });
+    assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'new')), { value: 'new', status: 'MISS' });
+    assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'newer')), { value: 'new', status: 'HIT' });
   });
 
   it('when the cache epoch moves while a rebuild is loading, then the rebuild\'s value is refused too', async () => {
@@ -61,10 +67,10 @@ describe('app cache: a rebuild that read before a write is not stored after it',
     await get.loading;
     await t.deps.redis.incr(EPOCH_KEY);
     get.release();
-    assert.equal((await get.result).status, 'MISS');
+    assert.equal((await seen(get.result)).status, 'MISS');
     assert.equal(await readEntry(t.deps.redis, `cache:${ns}`, 'f:page'), undefined, 'nothing was stored');
-    assert.deepEqual(await cache.get(ns, 'page', async () => 'after'), { value: 'after', status: 'MISS' });
-    assert.deepEqual(await cache.get(ns, 'page', async () => 'later'), { value: 'after', status: 'HIT' });
+    assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'after')), { value: 'after', status: 'MISS' });
+    assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'later')), { value: 'after', status: 'HIT' });
   });
 
   it('when a todo is created while GET /api/todos is rebuilding from rows read before it, then the next GET is a MISS that shows the new todo', async () => {
@@ -105,5 +111,22 @@ describe('app cache: a rebuild that read before a write is not stored after it',
     const again = await getList(t, u);
     assert.equal(xCache(again), 'HIT');
     assert.equal(again.text, next.text);
+  });
+
+  it('when the stamps a value was read under are current, then addIfCurrent lists the member; after an invalidation or an epoch move it refuses', async () => {
+    const ns = `test-race:${randomUUID()}`;
+    const setKey = `test-set:${randomUUID()}`;
+    const { stamp } = await cache.get(ns, 'page', async () => 'v');
+    assert.ok(stamp);
+    assert.equal(await cache.addIfCurrent([stamp], setKey, 'a', 10_000), true);
+    await cache.invalidate(ns);
+    assert.equal(await cache.addIfCurrent([stamp], setKey, 'b', 10_000), false);
+    const { stamp: fresh } = await cache.get(ns, 'page', async () => 'w');
+    assert.ok(fresh);
+    assert.equal(await cache.addIfCurrent([fresh], setKey, 'c', 10_000), true);
+    await t.deps.redis.incr(EPOCH_KEY);
+    assert.equal(await cache.addIfCurrent([fresh], setKey, 'd', 10_000), false);
+    assert.deepEqual((await t.deps.redis.smembers(setKey)).sort(), ['a', 'c']);
+    assert.ok((await t.deps.redis.pttl(setKey)) > 9_000);
   });
 });

@@ -36,8 +36,10 @@ describe('Redis stopped under the running stack', () => {
       const text = await res.text();
       return { res, text, ms: performance.now() - started };
     };
+    // Answered from a cache: the app's (X-Cache) or nginx's copy for this token.
+    const cached = (res: Response) => res.headers.get('x-cache') === 'HIT' || res.headers.get('x-cache-status') === 'HIT';
     await timed('GET');
-    assert.equal((await timed('GET')).res.headers.get('x-cache'), 'HIT');
+    assert.ok(cached((await timed('GET')).res));
 
     await stopRedis(control);
     const times: number[] = [];
@@ -45,8 +47,11 @@ describe('Redis stopped under the running stack', () => {
     for (let i = 0; i < 60; i++) {
       const write = await timed('POST', { content: `during the outage ${i}` });
       assert.equal(write.res.status, 201, write.text);
+      // nginx held a copy for this token from before the outage: the write
+      // must still have dropped it.
       const read = await timed('GET');
       assert.equal(read.res.status, 200, read.text);
+      assert.notEqual(read.res.headers.get('x-cache-status'), 'HIT');
       assert.equal((JSON.parse(read.text) as { data: Array<{ content: string }> }).data[0]!.content, `during the outage ${i}`);
       times.push(write.ms, read.ms);
       caches.add(read.res.headers.get('x-cache'));
@@ -57,12 +62,12 @@ describe('Redis stopped under the running stack', () => {
     assert.ok(p99 < 100, `p99 ${p99} ms`);
 
     await startRedis(control);
-    let resumed = '';
-    for (let i = 0; i < 100 && resumed !== 'HIT'; i++) {
+    let resumed = false;
+    for (let i = 0; i < 100 && !resumed; i++) {
       await sleep(100);
-      resumed = String((await timed('GET')).res.headers.get('x-cache'));
+      resumed = cached((await timed('GET')).res);
     }
-    assert.equal(resumed, 'HIT', 'caching did not resume within 10 s of Redis coming back');
+    assert.ok(resumed, 'caching did not resume within 10 s of Redis coming back');
     const last = JSON.parse((await timed('GET')).text) as { data: Array<{ content: string }> };
     assert.equal(last.data[0]!.content, 'during the outage 59');
   });

@@ -1,0 +1,143 @@
+import { bearerToken } from './accounts/auth';
+import { tokenDigests } from './accounts/queries';
+import { digest } from './accounts/secrets';
+import type { Stamp } from './cache';
+import type { Deps } from './deps';
+
+// nginx keeps two caches in front of the app (nginx/snippets/*-cache.conf):
+// anonymous public pages, and first pages of a list under the API token that
+// asked for them (keyed by the token's SHA-256, the digest the app stores).
+// The app drops their entries through nginx's purge endpoints (loopback
+// only) before it answers the write or revocation that made them wrong.
+
+const PURGE_TIMEOUT_MS = 500;
+
+// A private copy must reach nginx quickly after it was admitted: a read that
+// took longer than this between asking and answering is sent uncacheable.
+const ADMIT_BUDGET_MS = 10;
+// A purge waits this long after the write moved the cache version, so every
+// copy admitted before that move has been stored by nginx and is purged,
+// rather than stored just after the purge.
+const SETTLE_MS = 2 * ADMIT_BUDGET_MS;
+// …and purges once more after this, for a copy that nginx stored later still.
+const REPURGE_AFTER_MS = 1_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function purge(deps: Deps, path: string): Promise<void> {
+  try {
+    const res = await fetch(`${deps.config.edgePurgeUrl}${path}`, { signal: AbortSignal.timeout(PURGE_TIMEOUT_MS) });
+    // 404: nothing cached under that key, which is fine.
+    if (res.status !== 200 && res.status !== 404) deps.log.warn({ path, status: res.status }, 'edge purge refused');
+    await res.arrayBuffer();
+  } catch (err) {
+    deps.log.warn({ path, err: (err as Error).message }, 'edge purge failed');
+  }
+}
+
+// --- public pages --------------------------------------------------------------
+
+// The URLs nginx caches for a slug that change when its owner writes: the
+// page and the JSON, first page (deeper pages expire by themselves).
+export const publicPaths = (slug: string) => [`/u/${slug}`, `/api/public/${slug}/todos`];
+
+/**
+ * Drops a slug's first pages from nginx's cache before the owner's write is
+ * answered, so the next anonymous reader sees the change. A failed purge is
+ * logged and costs at most the pages' one-to-two-second lifetime.
+ */
+export async function purgePublic(deps: Deps, ...slugs: Array<string | null | undefined>): Promise<void> {
+  if (!deps.config.edgePurgeUrl) return;
+  const paths = slugs.filter((s): s is string => typeof s === 'string').flatMap(publicPaths);
+  await Promise.all(paths.map((path) => purge(deps, `/public${path}`)));
+}
+
+// --- private first pages ----------------------------------------------------------
+
+// How long nginx keeps a copy nobody asks for (inactive= in
+// nginx/snippets/private-cache-zone.conf): an expired copy is still served
+// once more while it is fetched again, so the list must outlive that too.
+const EDGE_INACTIVE_SECONDS = 20;
+
+/** The copy nginx may hold for a request: a first page asked for with an API token. */
+export type PrivateCopy = { credential: string; query: string };
+
+/**
+ * Which copy this request can meet in nginx's cache: keyed, as in
+ * nginx/edge-credential.js, by the token's SHA-256 and the query string.
+ */
+export function privateCopyOf(authorization: string | undefined, url: string): PrivateCopy | undefined {
+  const token = bearerToken(authorization);
+  if (!token) return undefined;
+  const at = url.indexOf('?');
+  return { credential: digest(token).toString('hex'), query: at === -1 ? '' : url.slice(at + 1) };
+}
+
+// Every copy nginx may hold for a user, as "<token digest hex> <query>", in
+// one Redis set that outlives the copies it lists.
+const privateSetKey = (userId: string) => `edge:private:${userId}`;
+const privatePath = ({ credential, query }: PrivateCopy) => `/private/${credential}/api/todos${query ? `?${query}` : ''}`;
+const memberOf = (copy: PrivateCopy) => `${copy.credential} ${copy.query}`;
+const copyOf = (member: string): PrivateCopy => {
+  const at = member.indexOf(' ');
+  return { credential: member.slice(0, at), query: member.slice(at + 1) };
+};
+
+/**
+ * Whether nginx may keep this first page for the token that asked, and for
+ * how long (seconds, for X-Accel-Expires); undefined means it must not.
+ *
+ * The copy is listed for purging first, in the same Redis step that checks
+ * the page and the token are still current: a write or revocation either
+ * moved a version before that step (the copy is refused) or will find it in
+ * the list. The caller sends the response in the same tick.
+ */
+export async function admitPrivate(
+  deps: Deps,
+  copy: PrivateCopy,
+  caller: { userId: string; stamp?: Stamp | undefined },
+  page: { stamp?: Stamp | undefined },
+): Promise<number | undefined> {
+  const ttl = deps.config.edgePrivateTtlSeconds;
+  if (!deps.config.edgePurgeUrl || ttl === 0 || !caller.stamp || !page.stamp) return undefined;
+  // nginx counts lifetimes in whole seconds, then serves an expired copy
+  // while it fetches the next, and drops unused ones after a while.
+  const listTtlMs = (ttl + 2 + EDGE_INACTIVE_SECONDS) * 1000 + REPURGE_AFTER_MS + 10_000;
+  const started = performance.now();
+  const listed = await deps.cache.addIfCurrent([caller.stamp, page.stamp], privateSetKey(caller.userId), memberOf(copy), listTtlMs);
+  return listed && performance.now() - started <= ADMIT_BUDGET_MS ? ttl : undefined;
+}
+
+/**
+ * Drops the copy a request could have met. Sent after every token first page
+ * the app answers without admitting it (a revoked token, an error, Redis
+ * away, a slow answer): nginx serves an expired copy while it fetches the
+ * next one, and must not keep serving it when the next one is refused.
+ */
+export async function dropPrivate(deps: Deps, copy: PrivateCopy): Promise<void> {
+  if (!deps.config.edgePurgeUrl || deps.config.edgePrivateTtlSeconds === 0) return;
+  await purge(deps, privatePath(copy));
+}
+
+/**
+ * Drops every copy nginx may hold of the user's first pages. Call it after
+ * the write or revocation has moved the cache version it invalidates.
+ *
+ * If Redis is away the list cannot be read: then the first page without a
+ * query string goes for each of the user's tokens (from PostgreSQL), which
+ * keeps read-your-writes for the usual request; a copy for another query
+ * string ends within its lifetime (EDGE_PRIVATE_TTL_SECONDS). Nothing new is
+ * admitted while Redis is away.
+ */
+export async function purgePrivate(deps: Deps, userId: string): Promise<void> {
+  if (!deps.config.edgePurgeUrl || deps.config.edgePrivateTtlSeconds === 0) return;
+  const members = await deps.breaker.run('edge', (r) => r.smembers(privateSetKey(userId)));
+  const copies = members
+    ? members.map(copyOf)
+    : (await tokenDigests(deps.db, userId)).map((d) => ({ credential: d.toString('hex'), query: '' }));
+  if (copies.length === 0) return;
+  const paths = copies.map(privatePath);
+  await sleep(SETTLE_MS);
+  await Promise.all(paths.map((path) => purge(deps, path)));
+  setTimeout(() => void Promise.all(paths.map((path) => purge(deps, path))), REPURGE_AFTER_MS).unref();
+}
