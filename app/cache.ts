@@ -37,15 +37,20 @@ redis.call('HSET', KEYS[1], 'v', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
-// Adds a member to a set only while every stamp is current, in one step, so
-// an invalidation either comes before (refused) or sees the member (and acts on it).
-const ADD_IF_CURRENT = `
+// Records a member in a sorted set, scored by Redis's clock in ms, only while
+// every stamp is current, in one step: an invalidation either comes before
+// (refused) or sees the member (and acts on it). Members older than the
+// set's lifetime are dropped.
+const RECORD_IF_CURRENT = `
 local e = redis.call('GET', KEYS[1]) or '0'
 if e ~= ARGV[1] then return 0 end
 for i = 3, #KEYS do
   if (redis.call('HGET', KEYS[i], 'v') or '') ~= ARGV[i + 1] then return 0 end
 end
-redis.call('SADD', KEYS[2], ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[2], now, ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`;
 
@@ -102,14 +107,15 @@ export class Cache {
   }
 
   /**
-   * Adds `member` to the set `setKey` (which then lives `ttlMs`) if and only
-   * if no stamp has been invalidated since. Undefined when Redis is away.
+   * Records `member` in the sorted set `setKey`, scored with Redis's clock
+   * (ms), if and only if no stamp has been invalidated since; the set lives
+   * `ttlMs` after its last record. Undefined when Redis is away.
    */
-  async addIfCurrent(stamps: Stamp[], setKey: string, member: string, ttlMs: number): Promise<boolean | undefined> {
+  async recordIfCurrent(stamps: Stamp[], setKey: string, member: string, ttlMs: number): Promise<boolean | undefined> {
     const epoch = stamps[0]?.epoch;
     if (epoch === undefined || stamps.some((s) => s.epoch !== epoch)) return false;
     const done = await this.breaker.run('cache', (r) =>
-      r.eval(ADD_IF_CURRENT, 2 + stamps.length, EPOCH_KEY, setKey, ...stamps.map((s) => hashKey(s.ns)),
+      r.eval(RECORD_IF_CURRENT, 2 + stamps.length, EPOCH_KEY, setKey, ...stamps.map((s) => hashKey(s.ns)),
         epoch, member, ttlMs, ...stamps.map((s) => s.version)));
     return done === undefined ? undefined : done === 1;
   }

@@ -14,10 +14,11 @@ const PURGE_TIMEOUT_MS = 500;
 
 // A private copy must reach nginx quickly after it was admitted: a read that
 // took longer than this between asking and answering is sent uncacheable.
-const ADMIT_BUDGET_MS = 10;
-// A purge waits this long after the write moved the cache version, so every
-// copy admitted before that move has been stored by nginx and is purged,
-// rather than stored just after the purge.
+const ADMIT_BUDGET_MS = 50;
+// A purge waits until this long after the newest admission before the write
+// moved the cache version, so every copy admitted before that move has been
+// stored by nginx and is purged, rather than stored just after the purge.
+// Admissions are rare (one per copy and lifetime), so writes seldom wait.
 const SETTLE_MS = 2 * ADMIT_BUDGET_MS;
 // …and purges once more after this, for a copy that nginx stored later still.
 const REPURGE_AFTER_MS = 1_000;
@@ -74,7 +75,8 @@ export function privateCopyOf(authorization: string | undefined, url: string): P
 }
 
 // Every copy nginx may hold for a user, as "<token digest hex> <query>", in
-// one Redis set that outlives the copies it lists.
+// one Redis sorted set, scored by when it was admitted (Redis's clock, ms),
+// that outlives the copies it lists.
 const privateSetKey = (userId: string) => `edge:private:${userId}`;
 const privatePath = ({ credential, query }: PrivateCopy) => `/private/${credential}/api/todos${query ? `?${query}` : ''}`;
 const memberOf = (copy: PrivateCopy) => `${copy.credential} ${copy.query}`;
@@ -85,7 +87,9 @@ const copyOf = (member: string): PrivateCopy => {
 
 /**
  * Whether nginx may keep this first page for the token that asked, and for
- * how long (seconds, for X-Accel-Expires); undefined means it must not.
+ * how long: seconds for X-Accel-Expires; 0 when it may not, but any copy
+ * nginx holds is listed (a slow answer); undefined when it may not and a
+ * copy nginx holds must go (Redis away, or a write moved a version).
  *
  * The copy is listed for purging first, in the same Redis step that checks
  * the page and the token are still current: a write or revocation either
@@ -104,8 +108,9 @@ export async function admitPrivate(
   // while it fetches the next, and drops unused ones after a while.
   const listTtlMs = (ttl + 2 + EDGE_INACTIVE_SECONDS) * 1000 + REPURGE_AFTER_MS + 10_000;
   const started = performance.now();
-  const listed = await deps.cache.addIfCurrent([caller.stamp, page.stamp], privateSetKey(caller.userId), memberOf(copy), listTtlMs);
-  return listed && performance.now() - started <= ADMIT_BUDGET_MS ? ttl : undefined;
+  const listed = await deps.cache.recordIfCurrent([caller.stamp, page.stamp], privateSetKey(caller.userId), memberOf(copy), listTtlMs);
+  if (!listed) return undefined;
+  return performance.now() - started <= ADMIT_BUDGET_MS ? ttl : 0;
 }
 
 /**
@@ -131,13 +136,20 @@ export async function dropPrivate(deps: Deps, copy: PrivateCopy): Promise<void> 
  */
 export async function purgePrivate(deps: Deps, userId: string): Promise<void> {
   if (!deps.config.edgePurgeUrl || deps.config.edgePrivateTtlSeconds === 0) return;
-  const members = await deps.breaker.run('edge', (r) => r.smembers(privateSetKey(userId)));
-  const copies = members
-    ? members.map(copyOf)
+  const listed = await deps.breaker.run('edge', async (r) => {
+    const results = await r.multi().zrange(privateSetKey(userId), '0', '-1', 'WITHSCORES').time().exec();
+    if (!results || results.some(([err]) => err)) throw new Error('edge list read failed');
+    const [flat, [seconds, micros]] = results.map(([, value]) => value) as [string[], [string, string]];
+    const members = flat.filter((_, i) => i % 2 === 0);
+    const newest = Math.max(0, ...flat.filter((_, i) => i % 2 === 1).map(Number));
+    return { members, settle: newest + SETTLE_MS - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)) };
+  });
+  const copies = listed
+    ? listed.members.map(copyOf)
     : (await tokenDigests(deps.db, userId)).map((d) => ({ credential: d.toString('hex'), query: '' }));
   if (copies.length === 0) return;
   const paths = copies.map(privatePath);
-  await sleep(SETTLE_MS);
+  await sleep(listed ? Math.max(0, listed.settle) : SETTLE_MS);
   await Promise.all(paths.map((path) => purge(deps, path)));
   setTimeout(() => void Promise.all(paths.map((path) => purge(deps, path))), REPURGE_AFTER_MS).unref();
 }

@@ -60,7 +60,7 @@ export function firstPageFastPath(deps: Deps): (req: IncomingMessage, res: Serve
     let edgeTtl: number | undefined;
     if (copy) {
       res.once('finish', () => {
-        if (!edgeTtl) void dropPrivate(deps, copy);
+        if (edgeTtl === undefined) void dropPrivate(deps, copy);
       });
     }
     if (deps.lifecycle.shuttingDown) return false;

@@ -113,20 +113,20 @@ describe('app cache: a rebuild that read before a write is not stored after it',
     assert.equal(again.text, next.text);
   });
 
-  it('when the stamps a value was read under are current, then addIfCurrent lists the member; after an invalidation or an epoch move it refuses', async () => {
+  it('when the stamps a value was read under are current, then recordIfCurrent lists the member; after an invalidation or an epoch move it refuses', async () => {
     const ns = `test-race:${randomUUID()}`;
     const setKey = `test-set:${randomUUID()}`;
     const { stamp } = await cache.get(ns, 'page', async () => 'v');
     assert.ok(stamp);
-    assert.equal(await cache.addIfCurrent([stamp], setKey, 'a', 10_000), true);
+    assert.equal(await cache.recordIfCurrent([stamp], setKey, 'a', 10_000), true);
     await cache.invalidate(ns);
-    assert.equal(await cache.addIfCurrent([stamp], setKey, 'b', 10_000), false);
+    assert.equal(await cache.recordIfCurrent([stamp], setKey, 'b', 10_000), false);
     const { stamp: fresh } = await cache.get(ns, 'page', async () => 'w');
     assert.ok(fresh);
-    assert.equal(await cache.addIfCurrent([fresh], setKey, 'c', 10_000), true);
+    assert.equal(await cache.recordIfCurrent([fresh], setKey, 'c', 10_000), true);
     await t.deps.redis.incr(EPOCH_KEY);
-    assert.equal(await cache.addIfCurrent([fresh], setKey, 'd', 10_000), false);
-    assert.deepEqual((await t.deps.redis.smembers(setKey)).sort(), ['a', 'c']);
+    assert.equal(await cache.recordIfCurrent([fresh], setKey, 'd', 10_000), false);
+    assert.deepEqual((await t.deps.redis.zrange(setKey, '0', '-1')).sort(), ['a', 'c']);
     assert.ok((await t.deps.redis.pttl(setKey)) > 9_000);
   });
 });
