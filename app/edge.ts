@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { bearerToken } from './accounts/auth';
 import { tokenDigests } from './accounts/queries';
 import { digest } from './accounts/secrets';
@@ -25,12 +26,33 @@ const REPURGE_AFTER_MS = 1_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const purgeAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+/** GET of a purge URL. node:http sends the path byte for byte (fetch would re-encode the query, missing the key). */
+function purgeRequest(base: string, path: string): Promise<number> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.get({
+      host: url.hostname,
+      port: url.port,
+      path: `${url.pathname}${path}`,
+      agent: purgeAgent,
+      timeout: PURGE_TIMEOUT_MS,
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
 async function purge(deps: Deps, path: string): Promise<void> {
   try {
-    const res = await fetch(`${deps.config.edgePurgeUrl}${path}`, { signal: AbortSignal.timeout(PURGE_TIMEOUT_MS) });
+    const status = await purgeRequest(deps.config.edgePurgeUrl!, path);
     // 404: nothing cached under that key, which is fine.
-    if (res.status !== 200 && res.status !== 404) deps.log.warn({ path, status: res.status }, 'edge purge refused');
-    await res.arrayBuffer();
+    if (status !== 200 && status !== 404) deps.log.warn({ path, status }, 'edge purge refused');
   } catch (err) {
     deps.log.warn({ path, err: (err as Error).message }, 'edge purge failed');
   }
@@ -62,6 +84,17 @@ const EDGE_INACTIVE_SECONDS = 20;
 
 /** The copy nginx may hold for a request: a first page asked for with an API token. */
 export type PrivateCopy = { credential: string; query: string };
+
+// Only plain first-page queries are admitted (each parameter once, in plain
+// characters): the purge must rebuild nginx's key byte for byte, and the
+// list of a user's copies stays small.
+const ADMISSIBLE_PARAM = /^(?:limit=\d{1,3}|is_finished=(?:true|false))$/;
+const admissible = (query: string) => {
+  if (query === '') return true;
+  const params = query.split('&');
+  const names = new Set(params.map((p) => p.split('=', 1)[0]));
+  return names.size === params.length && params.every((p) => ADMISSIBLE_PARAM.test(p));
+};
 
 /**
  * Which copy this request can meet in nginx's cache: keyed, as in
@@ -103,7 +136,7 @@ export async function admitPrivate(
   page: { stamp?: Stamp | undefined },
 ): Promise<number | undefined> {
   const ttl = deps.config.edgePrivateTtlSeconds;
-  if (!deps.config.edgePurgeUrl || ttl === 0 || !caller.stamp || !page.stamp) return undefined;
+  if (!deps.config.edgePurgeUrl || ttl === 0 || !caller.stamp || !page.stamp || !admissible(copy.query)) return undefined;
   // nginx counts lifetimes in whole seconds, then serves an expired copy
   // while it fetches the next, and drops unused ones after a while.
   const listTtlMs = (ttl + 2 + EDGE_INACTIVE_SECONDS) * 1000 + REPURGE_AFTER_MS + 10_000;
@@ -125,16 +158,18 @@ export async function dropPrivate(deps: Deps, copy: PrivateCopy): Promise<void> 
 }
 
 /**
- * Drops every copy nginx may hold of the user's first pages. Call it after
- * the write or revocation has moved the cache version it invalidates.
+ * Drops every copy nginx may hold of the user's first pages, and the plain
+ * first page of `alsoCredential` (a token just revoked, gone from the
+ * database). Call it after the write or revocation has moved the cache
+ * version it invalidates.
  *
- * If Redis is away the list cannot be read: then the first page without a
- * query string goes for each of the user's tokens (from PostgreSQL), which
- * keeps read-your-writes for the usual request; a copy for another query
- * string ends within its lifetime (EDGE_PRIVATE_TTL_SECONDS). Nothing new is
- * admitted while Redis is away.
+ * If Redis is away the list cannot be read: then the plain first page goes
+ * for each of the user's tokens (from PostgreSQL), which keeps read-your-writes
+ * for the usual request; a copy for another query string ends within its
+ * lifetime (EDGE_PRIVATE_TTL_SECONDS). Nothing new is admitted while Redis is
+ * away, so there is nothing to wait for.
  */
-export async function purgePrivate(deps: Deps, userId: string): Promise<void> {
+export async function purgePrivate(deps: Deps, userId: string, alsoCredential?: Buffer): Promise<void> {
   if (!deps.config.edgePurgeUrl || deps.config.edgePrivateTtlSeconds === 0) return;
   const listed = await deps.breaker.run('edge', async (r) => {
     const results = await r.multi().zrange(privateSetKey(userId), '0', '-1', 'WITHSCORES').time().exec();
@@ -144,12 +179,21 @@ export async function purgePrivate(deps: Deps, userId: string): Promise<void> {
     const newest = Math.max(0, ...flat.filter((_, i) => i % 2 === 1).map(Number));
     return { members, settle: newest + SETTLE_MS - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)) };
   });
-  const copies = listed
-    ? listed.members.map(copyOf)
-    : (await tokenDigests(deps.db, userId)).map((d) => ({ credential: d.toString('hex'), query: '' }));
+  const copies = listed ? listed.members.map(copyOf) : await plainCopiesOf(deps, userId);
+  if (alsoCredential) copies.push({ credential: alsoCredential.toString('hex'), query: '' });
   if (copies.length === 0) return;
-  const paths = copies.map(privatePath);
-  await sleep(listed ? Math.max(0, listed.settle) : SETTLE_MS);
+  const paths = [...new Set(copies.map(privatePath))];
+  if (listed && listed.settle > 0) await sleep(listed.settle);
   await Promise.all(paths.map((path) => purge(deps, path)));
   setTimeout(() => void Promise.all(paths.map((path) => purge(deps, path))), REPURGE_AFTER_MS).unref();
+}
+
+async function plainCopiesOf(deps: Deps, userId: string): Promise<PrivateCopy[]> {
+  try {
+    return (await tokenDigests(deps.db, userId)).map((d) => ({ credential: d.toString('hex'), query: '' }));
+  } catch (err) {
+    // The write itself is done; its answer must not turn into an error.
+    deps.log.warn({ err: (err as Error).message }, 'edge purge: could not list the user\'s tokens');
+    return [];
+  }
 }

@@ -78,8 +78,9 @@ export async function revokeToken(deps: Deps, userId: string, tokenId: string): 
   });
   // Again after the commit: a lookup between the first clear and the commit may have cached it.
   await deps.cache.invalidate(authCacheKey(hash));
-  // nginx's copies of the user's first pages, the token's among them.
-  await purgePrivate(deps, userId);
+  // nginx's copies of the user's first pages, the token's among them (named
+  // too, since it is no longer in PostgreSQL should Redis be away).
+  await purgePrivate(deps, userId, hash);
 }
 
 export async function setPublicSlug(deps: Deps, userId: string, slug: string | null): Promise<PublicUser> {

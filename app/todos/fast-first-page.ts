@@ -18,6 +18,8 @@ import { renderPage } from './service';
 // a throttled or draining client) goes on to Express, which answers it in full.
 
 const PATH = '/api/todos';
+// nginx's $upstream_cache_status when it has a copy for the request's key.
+const EXPIRED_COPY = new Set(['EXPIRED', 'STALE', 'UPDATING', 'REVALIDATED']);
 const ROUTE_LABEL = '/api/todos/';
 
 export const isFirstPageRequest = (req: IncomingMessage) =>
@@ -54,11 +56,14 @@ export function firstPageFastPath(deps: Deps): (req: IncomingMessage, res: Serve
     const started = performance.now();
     const query = firstPageQuery(req.url!);
     if (!query) return false;
-    // A token's first page may be kept by nginx; any answer it may not keep
-    // (this one, or Express's: an error, a revoked token) drops nginx's copy.
+    // A token's first page may be kept by nginx. When nginx holds an expired
+    // copy (it says so in X-Edge-Copy and serves it while this request
+    // refreshes it), an answer it may not keep (this one, or Express's: an
+    // error, a revoked token) drops that copy.
     const copy = privateCopyOf(req.headers.authorization, req.url!);
+    const nginxHoldsCopy = EXPIRED_COPY.has(String(req.headers['x-edge-copy']));
     let edgeTtl: number | undefined;
-    if (copy) {
+    if (copy && nginxHoldsCopy) {
       res.once('finish', () => {
         if (edgeTtl === undefined) void dropPrivate(deps, copy);
       });

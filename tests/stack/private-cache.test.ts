@@ -51,6 +51,15 @@ async function create(t: Token, content: string): Promise<{ id: string; answered
   return { id, answered: performance.now() };
 }
 
+/**
+ * Reads until nginx answers from its copy (a purge from a write a second
+ * earlier, re-sent for safety, may drop the first copy made).
+ */
+async function holdCopy(auth: string, path = '/api/todos'): Promise<void> {
+  for (let i = 0; i < 5; i++) if ((await read(auth, path)).cache === 'HIT') return;
+  assert.fail(`nginx never answered ${path} from a copy`);
+}
+
 /** A user with two API tokens and a first todo that names them. */
 async function userWithTokens(): Promise<{ session: Session; tokens: [Token, Token]; marker: string }> {
   const session = await stackSession();
@@ -119,6 +128,24 @@ describe('first pages from nginx\'s cache, per API token', () => {
     }
   });
 
+  it('when a browser session revalidates its list with If-None-Match, then the app answers 304 through nginx', async () => {
+    const first = await withSession(alice.session, 'GET', '/api/todos');
+    const etag = first.headers.get('etag');
+    await first.arrayBuffer();
+    assert.ok(etag);
+    const again = await fetch(`${stack.http}/api/todos`, { headers: { cookie: alice.session.cookie, 'if-none-match': etag } });
+    assert.equal(again.status, 304);
+    assert.equal(again.headers.get('x-cache-status'), 'BYPASS');
+  });
+
+  it('when a token reads with other query strings, then plain first-page queries get their own copies and odd ones none', async () => {
+    for (const path of ['/api/todos?limit=1', '/api/todos?is_finished=false&limit=3']) await holdCopy(alice.tokens[0].auth, path);
+    for (const path of ["/api/todos?limit=1&x='", '/api/todos?limit=1&limit=2', '/api/todos?limit=01%31']) {
+      const reads = [await read(alice.tokens[0].auth, path), await read(alice.tokens[0].auth, path), await read(alice.tokens[0].auth, path)];
+      assert.ok(reads.every((r) => r.status < 500 && r.cache !== 'HIT'), `${path}: ${reads.map((r) => `${r.status} ${r.cache}`).join(', ')}`);
+    }
+  });
+
   it('when a browser session reads the same list, then it is never cached (cookies go to the app)', async () => {
     for (let i = 0; i < 3; i++) {
       const res = await withSession(alice.session, 'GET', '/api/todos');
@@ -159,27 +186,39 @@ describe('first pages from nginx\'s cache, per API token', () => {
   it('when a token creates, edits or deletes, then the next read by either of the user\'s tokens shows it at once', async () => {
     for (let round = 0; round < 10; round++) {
       // Both tokens hold a cached copy before each change.
-      for (const token of alice.tokens) { await read(token.auth); assert.equal((await read(token.auth)).cache, 'HIT'); }
+      for (const token of alice.tokens) await holdCopy(token.auth);
       const writer = alice.tokens[round % 2]!;
       const content = `round ${round} ${randomUUID()}`;
       const { id } = await create(writer, content);
       for (const token of alice.tokens) assert.ok((await read(token.auth)).body.includes(content), `round ${round}: create not seen`);
 
-      for (const token of alice.tokens) await read(token.auth);
+      for (const token of alice.tokens) await holdCopy(token.auth);
       assert.equal((await withToken(writer, 'PATCH', `/api/todos/${id}`, { content: `${content} edited`, is_finished: true })).status, 200);
       for (const token of alice.tokens) {
         const body = (await read(token.auth)).body;
         assert.ok(body.includes(`${content} edited`) && body.includes('"is_finished":true'), `round ${round}: edit not seen`);
       }
 
-      for (const token of alice.tokens) await read(token.auth);
+      for (const token of alice.tokens) await holdCopy(token.auth);
       assert.equal((await withToken(writer, 'DELETE', `/api/todos/${id}`)).status, 204);
       for (const token of alice.tokens) assert.ok(!(await read(token.auth)).body.includes(content), `round ${round}: delete not seen`);
     }
   });
 
+  it('when copies exist for several query strings, then a write removes every one of them', async () => {
+    const paths = ['/api/todos', '/api/todos?limit=1', '/api/todos?is_finished=false&limit=3', '/api/todos?limit=2&is_finished=false'];
+    for (const token of alice.tokens) {
+      for (const path of paths) await holdCopy(token.auth, path);
+    }
+    const content = `for every query ${randomUUID()}`;
+    await create(alice.tokens[1], content);
+    for (const token of alice.tokens) {
+      for (const path of paths) assert.ok((await read(token.auth, path)).body.includes(content), `${path} was stale after the write`);
+    }
+  });
+
   it('when the browser session writes, then the tokens\' cached copies show it at once', async () => {
-    for (const token of alice.tokens) { await read(token.auth); assert.equal((await read(token.auth)).cache, 'HIT'); }
+    for (const token of alice.tokens) await holdCopy(token.auth);
     const content = `from the browser ${randomUUID()}`;
     assert.equal((await withSession(alice.session, 'POST', '/api/todos', { content })).status, 201);
     for (const token of alice.tokens) assert.ok((await read(token.auth)).body.includes(content));
@@ -216,8 +255,7 @@ describe('first pages from nginx\'s cache, per API token', () => {
 
   it('when a token is revoked, then no read begun after the revocation was answered gets the list', async () => {
     const victim = await mintToken(alice.session);
-    assert.equal((await read(victim.auth)).status, 200);
-    assert.equal((await read(victim.auth)).cache, 'HIT');
+    await holdCopy(victim.auth);
 
     const reads: Read[] = [];
     let reading = true;
@@ -242,9 +280,17 @@ describe('first pages from nginx\'s cache, per API token', () => {
     assert.equal((await read(alice.tokens[1].auth)).status, 200);
   });
 
+  it('when a token with copies for several query strings is revoked, then none of them answers', async () => {
+    const victim = await mintToken(alice.session);
+    const paths = ['/api/todos', '/api/todos?limit=1', '/api/todos?is_finished=true&limit=2'];
+    for (const path of paths) await holdCopy(victim.auth, path);
+    assert.equal((await withSession(alice.session, 'DELETE', `/api/tokens/${victim.id}`)).status, 204);
+    for (const path of paths) assert.equal((await read(victim.auth, path)).status, 401, path);
+  });
+
   it('when a copy has outlived its lifetime but nginx still holds it, then a write still removes it', async () => {
     const bob = await userWithTokens();
-    for (const token of bob.tokens) { await read(token.auth); assert.equal((await read(token.auth)).cache, 'HIT'); }
+    for (const token of bob.tokens) await holdCopy(token.auth);
     await sleep(COPY_LIFETIME_MS);
     const content = `after expiry ${randomUUID()}`;
     await create(bob.tokens[0], content);
@@ -257,8 +303,7 @@ describe('first pages from nginx\'s cache, per API token', () => {
   it('when a token disappears without the app\'s purge, then its expired copy is served at most once more', async () => {
     const carol = await userWithTokens();
     const [token] = carol.tokens;
-    await read(token.auth);
-    assert.equal((await read(token.auth)).cache, 'HIT');
+    await holdCopy(token.auth);
     // Behind the app's back: no purge, only the row and the credential cache go.
     const digest = createHash('sha256').update(token.token).digest();
     await db.query('DELETE FROM api_tokens WHERE id = $1', [token.id]);
