@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type request from 'supertest';
 import { tokenUser, type TestApp, type TokenUser } from '../helpers/app';
@@ -44,6 +44,20 @@ describe('app cache: one rebuild under a stampede (two instances, 200 concurrent
     return { responses, maxLagMs: Math.round(lag.max / 1e6) };
   }
 
+  /**
+   * What every stampede must show: all 200 answered, none past the cache, one
+   * list query in all. Returns the X-Cache tally.
+   */
+  function assertOneRebuild(ctx: TestContext, responses: request.Response[], maxLagMs: number, listQueries: () => number) {
+    const statuses = tally(responses.map((r) => String(r.status)));
+    assert.deepEqual(statuses, { 200: 2 * PER_INSTANCE }, JSON.stringify(statuses));
+    const cache = tally(responses.map(xCache));
+    ctx.diagnostic(`X-Cache: ${JSON.stringify(cache)}; list queries: ${listQueries()}; worst event-loop stall: ${maxLagMs} ms`);
+    assert.equal(cache.BYPASS, undefined, breakerOpened(maxLagMs));
+    assert.equal(listQueries(), 1, 'one rebuild across both instances');
+    return cache;
+  }
+
   it('when the entry is missing, then PostgreSQL sees exactly one list query, all 200 get the same body, one MISS and the rest HIT', async (ctx) => {
     const u = await readyUser('stampede');
     await a.deps.redis.del(listKey(u.id));
@@ -51,12 +65,7 @@ describe('app cache: one rebuild under a stampede (two instances, 200 concurrent
 
     const { responses, maxLagMs } = await stampede(u);
 
-    const statuses = tally(responses.map((r) => String(r.status)));
-    assert.deepEqual(statuses, { 200: 2 * PER_INSTANCE }, JSON.stringify(statuses));
-    const cache = tally(responses.map(xCache));
-    ctx.diagnostic(`X-Cache: ${JSON.stringify(cache)}; list queries: ${listQueries()}; worst event-loop stall: ${maxLagMs} ms`);
-    assert.equal(cache.BYPASS, undefined, breakerOpened(maxLagMs));
-    assert.equal(listQueries(), 1, 'one rebuild across both instances');
+    const cache = assertOneRebuild(ctx, responses, maxLagMs, listQueries);
     assert.deepEqual(cache, { MISS: 1, HIT: 2 * PER_INSTANCE - 1 });
     assert.equal(new Set(responses.map((r) => r.text)).size, 1, 'every response has the same body');
     assert.equal(responses[0]!.body.data.length, 10);
@@ -76,12 +85,7 @@ describe('app cache: one rebuild under a stampede (two instances, 200 concurrent
 
     const { responses, maxLagMs } = await stampede(u);
 
-    const statuses = tally(responses.map((r) => String(r.status)));
-    assert.deepEqual(statuses, { 200: 2 * PER_INSTANCE }, JSON.stringify(statuses));
-    const cache = tally(responses.map(xCache));
-    ctx.diagnostic(`X-Cache: ${JSON.stringify(cache)}; list queries: ${listQueries()}; worst event-loop stall: ${maxLagMs} ms`);
-    assert.equal(cache.BYPASS, undefined, breakerOpened(maxLagMs));
-    assert.equal(listQueries(), 1, 'one rebuild across both instances');
+    const cache = assertOneRebuild(ctx, responses, maxLagMs, listQueries);
     assert.equal(cache.MISS, 1, JSON.stringify(cache));
     assert.ok((cache.STALE ?? 0) >= 1, `some requests were served the previous copy: ${JSON.stringify(cache)}`);
     assert.equal((cache.STALE ?? 0) + (cache.HIT ?? 0), 2 * PER_INSTANCE - 1, JSON.stringify(cache));

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 
 const run = promisify(execFile);
 
@@ -87,4 +89,19 @@ export async function stackSession(): Promise<{ email: string; password: string;
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+/** Direct clients of the test stack's PostgreSQL and Redis, for looking behind the app. */
+export async function stackStores(): Promise<{ db: pg.Client; redis: Redis; close: () => Promise<void> }> {
+  const db = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await db.connect();
+  const redis = new Redis(process.env.REDIS_URL!);
+  return {
+    db,
+    redis,
+    close: async () => {
+      await db.end();
+      redis.disconnect();
+    },
+  };
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
-import pg from 'pg';
-import { appLog, sleep, stack, stackSession, stackUser } from '../helpers/stack';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { appLog, sleep, stack, stackSession, stackStores, stackUser } from '../helpers/stack';
 
 const LIST_SQL = 'SELECT id, content, is_finished, created_at, updated_at, finished_at FROM todos WHERE user_id = $1%ORDER BY created_at DESC, id DESC LIMIT $2';
 
@@ -13,15 +13,11 @@ const post = (path: string, headers: Record<string, string>, body: unknown) =>
 describe('the app cache through nginx, with two PM2 workers', () => {
   let db: pg.Client;
   let redis: Redis;
+  let closeStores: () => Promise<void>;
   before(async () => {
-    db = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await db.connect();
-    redis = new Redis(process.env.REDIS_URL!);
+    ({ db, redis, close: closeStores } = await stackStores());
   });
-  after(async () => {
-    await db.end();
-    redis.disconnect();
-  });
+  after(() => closeStores());
 
   /** Calls of the first-page list query (no filter, no cursor) PostgreSQL has seen. */
   const listQueryCalls = async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
-import pg from 'pg';
-import { sleep, stack, stackSession } from '../helpers/stack';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { sleep, stack, stackSession, stackStores } from '../helpers/stack';
 
 // nginx answers a token's first page from its own cache (nginx/snippets/
 // private-cache.conf, app/edge.ts). These tests hold it to what the app
@@ -73,16 +73,12 @@ describe('first pages from nginx\'s cache, per API token', () => {
   let alice: Awaited<ReturnType<typeof userWithTokens>>;
   let db: pg.Client;
   let redis: Redis;
+  let closeStores: () => Promise<void>;
   before(async () => {
     alice = await userWithTokens();
-    db = new pg.Client({ connectionString: process.env.DATABASE_URL });
-    await db.connect();
-    redis = new Redis(process.env.REDIS_URL!);
+    ({ db, redis, close: closeStores } = await stackStores());
   });
-  after(async () => {
-    await db.end();
-    redis.disconnect();
-  });
+  after(() => closeStores());
 
   it('when a token reads its first page twice, then nginx answers the second and the body is the app\'s', async () => {
     const [first, second] = [await read(alice.tokens[0].auth), await read(alice.tokens[0].auth)];
