@@ -1,6 +1,8 @@
 import { Cache, EPOCH_KEY } from './cache';
 import type { Config } from './config';
 import { createPool, type Pool } from './db';
+import { Edge } from './edge';
+import { createPurge } from './edge-purge';
 import { createLogger, type Logger } from './log';
 import { createMetrics, type Metrics } from './metrics';
 import { createRedis, type Redis } from './redis';
@@ -16,6 +18,8 @@ export type Deps = {
   /** Every use of Redis that has a fallback goes through the breaker. */
   breaker: RedisBreaker;
   cache: Cache;
+  /** nginx's caches in front of the app: admission and purges. */
+  edge: Edge;
   /** Flipped by the shutdown sequence so readiness fails before the server stops accepting. */
   lifecycle: { shuttingDown: boolean };
 };
@@ -33,7 +37,9 @@ export async function openDeps(config: Config, log = createLogger(config.logLeve
   const metrics = createMetrics();
   const breaker = new RedisBreaker(redis, log, metrics, EPOCH_KEY);
   const cache = new Cache(breaker, config.cache);
-  return { config, log, db, redis, metrics, breaker, cache, lifecycle: { shuttingDown: false } };
+  const purge = config.edgePurgeUrl ? createPurge(config.edgePurgeUrl, log) : undefined;
+  const edge = new Edge({ config, log, cache, breaker }, purge);
+  return { config, log, db, redis, metrics, breaker, cache, edge, lifecycle: { shuttingDown: false } };
 }
 
 export async function closeDeps(deps: Pick<Deps, 'db' | 'redis'> & Partial<Pick<Deps, 'breaker'>>): Promise<void> {

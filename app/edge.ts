@@ -1,93 +1,49 @@
-import http from 'node:http';
-import { bearerToken } from './accounts/auth';
-import { tokenDigests } from './accounts/queries';
-import { digest } from './accounts/secrets';
-import type { Stamp } from './cache';
-import type { Deps } from './deps';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Cache, Stamp } from './cache';
+import type { Config } from './config';
+import type { Purge } from './edge-purge';
+import type { Logger } from './log';
+import { nginxContract } from './nginx-contract';
+import type { RedisBreaker } from './redis-breaker';
 
-// nginx keeps two caches in front of the app (nginx/snippets/*-cache.conf):
-// anonymous public pages, and first pages of a list under the API token that
-// asked for them (keyed by the token's SHA-256, the digest the app stores).
-// The app drops their entries through nginx's purge endpoints (loopback
-// only) before it answers the write or revocation that made them wrong.
+// nginx keeps copies of two kinds of pages in front of the app
+// (nginx/snippets/*-cache.conf): anonymous public pages, and first pages of
+// a list under the API token that asked for them, keyed by the token's
+// SHA-256 (the digest the app stores). This file owns the protocol that
+// keeps the per-token copies right. Its invariant:
+//
+//   a read begun after a write's answer sees the write; no copy reaches
+//   another credential; nothing is served after a revocation.
+//
+// - Another credential: nginx files a copy under the digest of the token in
+//   the request (nginx/edge-credential.js), so only that token can meet it.
+// - Admission: nginx may keep a page only if the app says so
+//   (X-Accel-Expires), and the app says so only after one Redis step that
+//   lists the copy under its user and checks that the page's and the
+//   token's cache versions are still current. The answer leaves in the
+//   same tick; an admission slower than ADMIT_BUDGET_MS is not sent.
+// - Writes and revocations (purgeCopies, called by the list-changed hook
+//   and by revocations): first move the versions (the caller does, through
+//   the app cache), so no copy is admitted from then on; then wait until
+//   SETTLE_MS after the newest admission, so every copy admitted before
+//   the move is stored by nginx; then purge every listed copy before
+//   answering, and once more REPURGE_AFTER_MS later.
+// - Refreshes: nginx serves an expired copy while it fetches the next; an
+//   answer the app will not let it keep (a revoked token, an error) drops
+//   that copy (drop).
+// - Redis away: nothing is admitted, and a write purges the plain first
+//   page of each of the user's tokens (from PostgreSQL, through the
+//   caller's fallback); other copies end within their lifetime.
 
-const PURGE_TIMEOUT_MS = 500;
-
-// A private copy must reach nginx quickly after it was admitted: a read that
-// took longer than this between asking and answering is sent uncacheable.
 const ADMIT_BUDGET_MS = 50;
-// A purge waits until this long after the newest admission before the write
-// moved the cache version, so every copy admitted before that move has been
-// stored by nginx and is purged, rather than stored just after the purge.
-// Admissions are rare (one per copy and lifetime), so writes seldom wait.
 const SETTLE_MS = 2 * ADMIT_BUDGET_MS;
-// …and purges once more after this, for a copy that nginx stored later still.
 const REPURGE_AFTER_MS = 1_000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const purgeAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-
-/** GET of a purge URL. node:http sends the path byte for byte (fetch would re-encode the query, missing the key). */
-function purgeRequest(base: string, path: string): Promise<number> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.get({
-      host: url.hostname,
-      port: url.port,
-      path: `${url.pathname}${path}`,
-      agent: purgeAgent,
-      timeout: PURGE_TIMEOUT_MS,
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-  });
-}
-
-async function purge(deps: Deps, path: string): Promise<void> {
-  try {
-    const status = await purgeRequest(deps.config.edgePurgeUrl!, path);
-    // 404: nothing cached under that key, which is fine.
-    if (status !== 200 && status !== 404) deps.log.warn({ path, status }, 'edge purge refused');
-  } catch (err) {
-    deps.log.warn({ path, err: (err as Error).message }, 'edge purge failed');
-  }
-}
-
-// --- public pages --------------------------------------------------------------
-
-// The URLs nginx caches for a slug that change when its owner writes: the
-// page and the JSON, first page (deeper pages expire by themselves).
-export const publicPaths = (slug: string) => [`/u/${slug}`, `/api/public/${slug}/todos`];
-
-/**
- * Drops a slug's first pages from nginx's cache before the owner's write is
- * answered, so the next anonymous reader sees the change. A failed purge is
- * logged and costs at most the pages' one-to-two-second lifetime.
- */
-export async function purgePublic(deps: Deps, ...slugs: Array<string | null | undefined>): Promise<void> {
-  if (!deps.config.edgePurgeUrl) return;
-  const paths = slugs.filter((s): s is string => typeof s === 'string').flatMap(publicPaths);
-  await Promise.all(paths.map((path) => purge(deps, `/public${path}`)));
-}
-
-// --- private first pages ----------------------------------------------------------
-
-// How long nginx keeps a copy nobody asks for (inactive= in
-// nginx/snippets/private-cache-zone.conf): an expired copy is still served
-// once more while it is fetched again, so the list must outlive that too.
-const EDGE_INACTIVE_SECONDS = 20;
-
-/** The copy nginx may hold for a request: a first page asked for with an API token. */
-export type PrivateCopy = { credential: string; query: string };
+// nginx's $upstream_cache_status when it is refreshing a copy it holds.
+const REFRESHING = new Set(['EXPIRED', 'STALE', 'UPDATING', 'REVALIDATED']);
 
 // Only plain first-page queries are admitted (each parameter once, in plain
-// characters): the purge must rebuild nginx's key byte for byte, and the
-// list of a user's copies stays small.
+// characters): a purge must rebuild nginx's key byte for byte.
 const ADMISSIBLE_PARAM = /^(?:limit=\d{1,3}|is_finished=(?:true|false))$/;
 const admissible = (query: string) => {
   if (query === '') return true;
@@ -96,21 +52,12 @@ const admissible = (query: string) => {
   return names.size === params.length && params.every((p) => ADMISSIBLE_PARAM.test(p));
 };
 
-/**
- * Which copy this request can meet in nginx's cache: keyed, as in
- * nginx/edge-credential.js, by the token's SHA-256 and the query string.
- */
-export function privateCopyOf(authorization: string | undefined, url: string): PrivateCopy | undefined {
-  const token = bearerToken(authorization);
-  if (!token) return undefined;
-  const at = url.indexOf('?');
-  return { credential: digest(token).toString('hex'), query: at === -1 ? '' : url.slice(at + 1) };
-}
+/** The copy nginx may hold for a request: its token's digest (hex) and its query string. */
+export type PrivateCopy = { credential: string; query: string };
 
 // Every copy nginx may hold for a user, as "<token digest hex> <query>", in
-// one Redis sorted set, scored by when it was admitted (Redis's clock, ms),
-// that outlives the copies it lists.
-const privateSetKey = (userId: string) => `edge:private:${userId}`;
+// one Redis sorted set scored by when it was admitted (Redis's clock, ms).
+export const privateSetKey = (userId: string) => `edge:private:${userId}`;
 const privatePath = ({ credential, query }: PrivateCopy) => `/private/${credential}/api/todos${query ? `?${query}` : ''}`;
 const memberOf = (copy: PrivateCopy) => `${copy.credential} ${copy.query}`;
 const copyOf = (member: string): PrivateCopy => {
@@ -118,82 +65,96 @@ const copyOf = (member: string): PrivateCopy => {
   return { credential: member.slice(0, at), query: member.slice(at + 1) };
 };
 
-/**
- * Whether nginx may keep this first page for the token that asked, and for
- * how long: seconds for X-Accel-Expires; 0 when it may not, but any copy
- * nginx holds is listed (a slow answer); undefined when it may not and a
- * copy nginx holds must go (Redis away, or a write moved a version).
- *
- * The copy is listed for purging first, in the same Redis step that checks
- * the page and the token are still current: a write or revocation either
- * moved a version before that step (the copy is refused) or will find it in
- * the list. The caller sends the response in the same tick.
- */
-export async function admitPrivate(
-  deps: Deps,
-  copy: PrivateCopy,
-  caller: { userId: string; stamp?: Stamp | undefined },
-  page: { stamp?: Stamp | undefined },
-): Promise<number | undefined> {
-  const ttl = deps.config.edgePrivateTtlSeconds;
-  if (!deps.config.edgePurgeUrl || ttl === 0 || !caller.stamp || !page.stamp || !admissible(copy.query)) return undefined;
-  // nginx counts lifetimes in whole seconds, then serves an expired copy
-  // while it fetches the next, and drops unused ones after a while.
-  const listTtlMs = (ttl + 2 + EDGE_INACTIVE_SECONDS) * 1000 + REPURGE_AFTER_MS + 10_000;
-  const started = performance.now();
-  const listed = await deps.cache.recordIfCurrent([caller.stamp, page.stamp], privateSetKey(caller.userId), memberOf(copy), listTtlMs);
-  if (!listed) return undefined;
-  return performance.now() - started <= ADMIT_BUDGET_MS ? ttl : 0;
-}
+type EdgeDeps = { config: Config; log: Logger; cache: Cache; breaker: RedisBreaker };
 
-/**
- * Drops the copy a request could have met. Sent after every token first page
- * the app answers without admitting it (a revoked token, an error, Redis
- * away, a slow answer): nginx serves an expired copy while it fetches the
- * next one, and must not keep serving it when the next one is refused.
- */
-export async function dropPrivate(deps: Deps, copy: PrivateCopy): Promise<void> {
-  if (!deps.config.edgePurgeUrl || deps.config.edgePrivateTtlSeconds === 0) return;
-  await purge(deps, privatePath(copy));
-}
+export class Edge {
+  private readonly privateTtl: number;
 
-/**
- * Drops every copy nginx may hold of the user's first pages, and the plain
- * first page of `alsoCredential` (a token just revoked, gone from the
- * database). Call it after the write or revocation has moved the cache
- * version it invalidates.
- *
- * If Redis is away the list cannot be read: then the plain first page goes
- * for each of the user's tokens (from PostgreSQL), which keeps read-your-writes
- * for the usual request; a copy for another query string ends within its
- * lifetime (EDGE_PRIVATE_TTL_SECONDS). Nothing new is admitted while Redis is
- * away, so there is nothing to wait for.
- */
-export async function purgePrivate(deps: Deps, userId: string, alsoCredential?: Buffer): Promise<void> {
-  if (!deps.config.edgePurgeUrl || deps.config.edgePrivateTtlSeconds === 0) return;
-  const listed = await deps.breaker.run('edge', async (r) => {
-    const results = await r.multi().zrange(privateSetKey(userId), '0', '-1', 'WITHSCORES').time().exec();
-    if (!results || results.some(([err]) => err)) throw new Error('edge list read failed');
-    const [flat, [seconds, micros]] = results.map(([, value]) => value) as [string[], [string, string]];
-    const members = flat.filter((_, i) => i % 2 === 0);
-    const newest = Math.max(0, ...flat.filter((_, i) => i % 2 === 1).map(Number));
-    return { members, settle: newest + SETTLE_MS - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)) };
-  });
-  const copies = listed ? listed.members.map(copyOf) : await plainCopiesOf(deps, userId);
-  if (alsoCredential) copies.push({ credential: alsoCredential.toString('hex'), query: '' });
-  if (copies.length === 0) return;
-  const paths = [...new Set(copies.map(privatePath))];
-  if (listed && listed.settle > 0) await sleep(listed.settle);
-  await Promise.all(paths.map((path) => purge(deps, path)));
-  setTimeout(() => void Promise.all(paths.map((path) => purge(deps, path))), REPURGE_AFTER_MS).unref();
-}
+  constructor(private readonly deps: EdgeDeps, private readonly purge: Purge | undefined) {
+    this.privateTtl = purge ? deps.config.edgePrivateTtlSeconds : 0;
+  }
 
-async function plainCopiesOf(deps: Deps, userId: string): Promise<PrivateCopy[]> {
-  try {
-    return (await tokenDigests(deps.db, userId)).map((d) => ({ credential: d.toString('hex'), query: '' }));
-  } catch (err) {
-    // The write itself is done; its answer must not turn into an error.
-    deps.log.warn({ err: (err as Error).message }, 'edge purge: could not list the user\'s tokens');
-    return [];
+  /** The copy a first-page request (its URL) made with this token (its digest) can meet in nginx. */
+  copyFor(tokenDigest: Buffer, url: string): PrivateCopy {
+    const at = url.indexOf('?');
+    return { credential: tokenDigest.toString('hex'), query: at === -1 ? '' : url.slice(at + 1) };
+  }
+
+  /** Whether nginx says (X-Edge-Copy) it holds an expired copy of this request and serves it meanwhile. */
+  isRefreshing(xEdgeCopy: string | string[] | undefined): boolean {
+    return typeof xEdgeCopy === 'string' && REFRESHING.has(xEdgeCopy);
+  }
+
+  /**
+   * Seconds nginx may keep this page for the token (X-Accel-Expires); 0 when
+   * it may not keep this answer but a copy it holds may stay (listed, and
+   * current when checked: only the check was slow); undefined when it may
+   * not, and a copy it is refreshing must go (Redis away, a version moved).
+   * `stamps`: the token's credential entry and the page, as read from the
+   * app cache.
+   */
+  async admit(copy: PrivateCopy, userId: string, stamps: Array<Stamp | undefined>): Promise<number | undefined> {
+    if (this.privateTtl === 0 || !admissible(copy.query)) return undefined;
+    if (stamps.length === 0 || stamps.some((s) => s === undefined)) return undefined;
+    // nginx counts lifetimes in whole seconds, serves an expired copy while
+    // it fetches the next, and drops unused ones after `inactive`: the list
+    // outlives all of that, and the purge sent again after it.
+    const listTtlMs = (this.privateTtl + 2 + nginxContract.privateCopyInactiveSeconds) * 1000 + REPURGE_AFTER_MS + 10_000;
+    const started = performance.now();
+    const listed = await this.deps.cache.recordIfCurrent(stamps as Stamp[], privateSetKey(userId), memberOf(copy), listTtlMs);
+    if (!listed) return undefined;
+    return performance.now() - started <= ADMIT_BUDGET_MS ? this.privateTtl : 0;
+  }
+
+  /** Drops a copy nginx is refreshing when its new answer was not admitted. */
+  async drop(copy: PrivateCopy): Promise<void> {
+    if (this.privateTtl === 0) return;
+    await this.purge!(privatePath(copy));
+  }
+
+  /**
+   * Drops every copy nginx may hold of the user's first pages, and the plain
+   * first page of `alsoToken` (a token just revoked, so no longer in
+   * PostgreSQL). Call it after the user's list version (a write) or the
+   * token's credential entry (a revocation) has moved. `tokenDigests`: the
+   * user's tokens, for when Redis is away and the list cannot be read.
+   */
+  async purgeCopies(userId: string, tokenDigests: () => Promise<Buffer[]>, alsoToken?: Buffer): Promise<void> {
+    if (this.privateTtl === 0) return;
+    const listed = await this.deps.breaker.run('edge', async (r) => {
+      const results = await r.multi().zrange(privateSetKey(userId), '0', '-1', 'WITHSCORES').time().exec();
+      if (!results || results.some(([err]) => err)) throw new Error('edge list read failed');
+      const [flat, [seconds, micros]] = results.map(([, value]) => value) as [string[], [string, string]];
+      const members = flat.filter((_, i) => i % 2 === 0);
+      const newest = Math.max(0, ...flat.filter((_, i) => i % 2 === 1).map(Number));
+      return { members, settle: newest + SETTLE_MS - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)) };
+    });
+    const copies = listed ? listed.members.map(copyOf) : await this.plainCopies(tokenDigests);
+    if (alsoToken) copies.push({ credential: alsoToken.toString('hex'), query: '' });
+    if (copies.length === 0) return;
+    const paths = [...new Set(copies.map(privatePath))];
+    if (listed && listed.settle > 0) await sleep(listed.settle);
+    await this.purgeAll(paths);
+    setTimeout(() => void this.purgeAll(paths), REPURGE_AFTER_MS).unref();
+  }
+
+  /** Drops public pages (their paths, e.g. /u/<slug>) from nginx's cache. */
+  async purgePublic(paths: string[]): Promise<void> {
+    if (!this.purge) return;
+    await this.purgeAll(paths.map((path) => `/public${path}`));
+  }
+
+  private async purgeAll(paths: string[]): Promise<void> {
+    await Promise.all(paths.map((path) => this.purge!(path)));
+  }
+
+  private async plainCopies(tokenDigests: () => Promise<Buffer[]>): Promise<PrivateCopy[]> {
+    try {
+      return (await tokenDigests()).map((d) => ({ credential: d.toString('hex'), query: '' }));
+    } catch (err) {
+      // The write itself is done; its answer must not turn into an error.
+      this.deps.log.warn({ err: (err as Error).message }, 'edge purge: could not list the user\'s tokens');
+      return [];
+    }
   }
 }

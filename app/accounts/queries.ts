@@ -58,6 +58,18 @@ export async function findUserById(q: Queryable, id: string): Promise<UserRow | 
   return rows[0];
 }
 
+/** The user's public slug; null when unpublished or the user is gone. */
+export async function publicSlugOf(q: Queryable, userId: string): Promise<string | null> {
+  const { rows } = await q.query<{ public_slug: string | null }>('SELECT public_slug FROM users WHERE id = $1', [userId]);
+  return rows[0]?.public_slug ?? null;
+}
+
+/** Whose list is published under this slug. */
+export async function userIdBySlug(q: Queryable, slug: string): Promise<string | undefined> {
+  const { rows } = await q.query<{ id: string }>('SELECT id FROM users WHERE public_slug = $1', [slug]);
+  return rows[0]?.id;
+}
+
 export async function deleteSession(q: Queryable, idHash: Buffer): Promise<void> {
   await q.query('DELETE FROM sessions WHERE id_hash = $1', [idHash]);
 }

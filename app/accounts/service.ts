@@ -2,7 +2,7 @@ import type { Deps } from '../deps';
 import { isUniqueViolation, transaction } from '../db';
 import { conflict, notFound, unauthorized, unavailable } from '../errors';
 import { authCacheKey } from './auth';
-import { purgePrivate, purgePublic } from '../edge';
+import { publicPaths } from '../public-pages/paths';
 import { hashPassword, verifyPassword } from './passwords';
 import * as queries from './queries';
 import { digest, newSecret, TOKEN_PREFIX } from './secrets';
@@ -80,13 +80,14 @@ export async function revokeToken(deps: Deps, userId: string, tokenId: string): 
   await deps.cache.invalidate(authCacheKey(hash));
   // nginx's copies of the user's first pages, the token's among them (named
   // too, since it is no longer in PostgreSQL should Redis be away).
-  await purgePrivate(deps, userId, hash);
+  await deps.edge.purgeCopies(userId, () => queries.tokenDigests(deps.db, userId), hash);
 }
 
 export async function setPublicSlug(deps: Deps, userId: string, slug: string | null): Promise<PublicUser> {
   try {
     const user = await queries.updatePublicSlug(deps.db, userId, slug);
-    await purgePublic(deps, user.old_slug, user.public_slug);
+    const slugs = [user.old_slug, user.public_slug].filter((s) => s !== null);
+    await deps.edge.purgePublic(slugs.flatMap(publicPaths));
     return publicUser(user);
   } catch (err) {
     if (isUniqueViolation(err, 'users_public_slug_key')) {

@@ -1,10 +1,10 @@
 import type { CacheStatus, Stamp } from '../cache';
 import type { Deps } from '../deps';
 import { etagOf } from '../etag';
-import { purgePrivate, purgePublic } from '../edge';
 import { notFound } from '../errors';
 import { encodeCursor } from './cursor';
 import { once, requestHash, type StoredResponse } from './idempotency';
+import { listChanged, listNamespace } from './list-changed';
 import * as queries from './queries';
 import type { ListQuery } from './schema';
 
@@ -33,7 +33,8 @@ export async function listTodos(deps: Deps, userId: string, q: ListQuery): Promi
 // `stamp`: the cache version the page belongs to, when it came through the cache.
 export type RenderedPage = { body: string; etag: string; cache: CacheStatus; stamp?: Stamp };
 
-export const listNamespace = (userId: string) => `todos:${userId}`;
+/** The cache field of a first page, per page size and filter. */
+export const firstPageField = (limit: number, isFinished?: boolean) => `first:${limit}:${isFinished ?? 'all'}`;
 
 /**
  * A page as JSON, ready to send. First pages, the ones every client opens,
@@ -46,23 +47,10 @@ export async function renderPage(deps: Deps, userId: string, q: ListQuery): Prom
     return { body, etag: etagOf(body) };
   };
   if (q.cursor || q.start !== undefined) return { ...(await render()), cache: 'BYPASS' };
-  const field = `first:${q.limit}:${q.is_finished ?? 'all'}`;
-  const { value, status, stamp } = await deps.cache.get(listNamespace(userId), field, render);
+  const { value, status, stamp } = await deps.cache.get(listNamespace(userId), firstPageField(q.limit, q.is_finished), render);
   if (!value) return { ...(await render()), cache: status };
   return { ...value, cache: status, ...(stamp && { stamp }) };
 }
-
-/**
- * Every write clears the user's cached pages, the copies nginx keeps for the
- * user's API tokens and the public page if the list is published, before its
- * response is sent. nginx's copies go after the app cache's version moved:
- * from then on no new copy can be admitted (see edge.ts).
- */
-const changed = (deps: Deps, userId: string, ownerSlug: string | null) =>
-  Promise.all([
-    deps.cache.invalidate(listNamespace(userId)).then(() => purgePrivate(deps, userId)),
-    purgePublic(deps, ownerSlug),
-  ]);
 
 export async function getTodo(deps: Deps, userId: string, id: string): Promise<Todo> {
   return (await queries.getTodo(deps.db, userId, id)) ?? missing();
@@ -83,7 +71,7 @@ export async function createTodo(
   const result = idempotencyKey === undefined
     ? { ...(await create(deps.db)), replayed: false }
     : await once(deps, userId, idempotencyKey, requestHash('POST', '/api/todos', { content }), create);
-  if (!result.replayed) await changed(deps, userId, ownerSlug);
+  if (!result.replayed) await listChanged(deps, userId, ownerSlug);
   return result;
 }
 
@@ -94,11 +82,11 @@ export async function updateTodo(
   change: { content?: string | undefined; isFinished?: boolean | undefined },
 ): Promise<Todo> {
   const { todo, ownerSlug } = (await queries.updateTodo(deps.db, userId, id, change)) ?? missing();
-  await changed(deps, userId, ownerSlug);
+  await listChanged(deps, userId, ownerSlug);
   return todo;
 }
 
 export async function deleteTodo(deps: Deps, userId: string, id: string): Promise<void> {
   const { ownerSlug } = (await queries.deleteTodo(deps.db, userId, id)) ?? missing();
-  await changed(deps, userId, ownerSlug);
+  await listChanged(deps, userId, ownerSlug);
 }
