@@ -1,4 +1,3 @@
-import type { RequestListener } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import { accountsRouter } from './accounts/routes';
 import { authenticate, refuseBadCredentials } from './accounts/auth';
@@ -10,10 +9,10 @@ import { publicPagesRouter } from './public-pages/routes';
 import { generalLimit, loginLimits } from './rate-limits';
 import { metricsRouter, timeRequests } from './metrics';
 import { securityHeaders } from './security-headers';
-import { firstPageFastPath, isFirstPageRequest } from './todos/fast-first-page';
-import { todosRouter } from './todos/routes';
+import { nginxContract } from './nginx-contract';
+import { privateCopies, todosRouter } from './todos/routes';
 
-const BODY_LIMIT = '16kb';
+const BODY_LIMIT = nginxContract.bodyLimitBytes;
 const BODY_TYPES = ['application/json', 'application/*+json', 'application/x-www-form-urlencoded'];
 
 // A body the parsers did not recognise would otherwise look like an empty
@@ -52,6 +51,7 @@ export function buildApp(deps: Deps): express.Express {
 
   app.use(publicPagesRouter(deps));
   app.use('/api', authenticate(deps));
+  app.use('/api/todos', privateCopies(deps));
   app.use('/api', generalLimit(deps));
   app.use('/api', refuseBadCredentials);
   app.post(['/api/session', '/api/users'], ...loginLimits(deps));
@@ -61,20 +61,4 @@ export function buildApp(deps: Deps): express.Express {
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;
-}
-
-/** What the server runs: the fast path for first pages, Express for everything. */
-export function buildHandler(deps: Deps): RequestListener {
-  const app = buildApp(deps);
-  const fast = firstPageFastPath(deps);
-  return (req, res) => {
-    if (!isFirstPageRequest(req)) return void app(req, res);
-    fast(req, res).then(
-      (answered) => { if (!answered) app(req, res); },
-      (err: unknown) => {
-        deps.log.error({ err }, 'fast path failed');
-        if (!res.headersSent) app(req, res);
-      },
-    );
-  };
 }

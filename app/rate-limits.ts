@@ -5,6 +5,9 @@ import type { Deps } from './deps';
 import { AppError } from './errors';
 
 const MINUTE = 60_000;
+
+/** Where a limiter keeps its counters in Redis: `rl:<limiter>:<key>`. */
+export const limitKeyPrefix = (limiter: 'general' | 'login-ip' | 'login-email') => `rl:${limiter}:`;
 const LOGIN_WINDOW = 15 * MINUTE;
 
 const tooMany = (detail: string, retryAfter: string | undefined) =>
@@ -21,10 +24,10 @@ const tooMany = (detail: string, retryAfter: string | undefined) =>
  * Counters live in Redis, so every worker counts against the same limit. If
  * Redis is away the breaker answers at once and the limiter lets the request
  * through (fail open): an outage must not lock everyone out. The breaker logs
- * the outage once and counts each pass in redis_fallbacks_total.
+ * the outage once and counts each pass in redis_fallbacks_total. A script
+ * Redis no longer has (NOSCRIPT) is no outage: the store reloads it.
  */
-/** A limiter store on the breaker; a script Redis no longer has (NOSCRIPT) is no outage: the store reloads it. */
-export function redisStore(deps: Deps, prefix: string): RedisStore {
+function redisStore(deps: Deps, prefix: string): RedisStore {
   return new RedisStore({
     prefix,
     sendCommand: async (command: string, ...args: string[]) => {
@@ -41,8 +44,8 @@ export function redisStore(deps: Deps, prefix: string): RedisStore {
   });
 }
 
-function limiter(deps: Deps, name: string, options: Partial<Options>): RequestHandler {
-  const store = redisStore(deps, `rl:${name}:`);
+function limiter(deps: Deps, name: Parameters<typeof limitKeyPrefix>[0], options: Partial<Options>): RequestHandler {
+  const store = redisStore(deps, limitKeyPrefix(name));
   return rateLimit({
     standardHeaders: 'draft-8',
     legacyHeaders: false,

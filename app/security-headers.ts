@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 
 // nginx sets HSTS, on HTTPS only. The API returns JSON and the public pages
@@ -18,17 +17,3 @@ export const securityHeaders = () => helmet({
   },
   frameguard: { action: 'deny' },
 });
-
-/**
- * The same headers as a fixed list, for the fast path that answers without
- * Express. Taken from helmet itself once, so the two cannot drift apart.
- */
-export function securityHeaderList(): Array<[string, string]> {
-  const headers: Array<[string, string]> = [];
-  const res = {
-    setHeader: (name: string, value: string) => { headers.push([name, String(value)]); },
-    removeHeader: () => undefined,
-  } as unknown as ServerResponse;
-  securityHeaders()({} as IncomingMessage, res, () => undefined);
-  return headers;
-}

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import request from 'supertest';
-import { buildHandler } from '../app/app';
+import { buildApp } from '../app/app';
 import { createLogger } from '../app/log';
 import { assertProblem, startApp, tokenUser, type TestApp } from './helpers/app';
 
@@ -94,7 +94,7 @@ describe('health and readiness', () => {
   it('when a request is served, then its log lines carry the same request id as the response', async () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => { lines.push(JSON.parse(String(chunk))); done(); } });
-    const app = buildHandler({ ...t.deps, log: createLogger('info', sink) });
+    const app = buildApp({ ...t.deps, log: createLogger('info', sink) });
     await request(app).post('/nowhere').set('X-Request-Id', 'trace-me-12345').expect(404);
     assert.ok(lines.length > 0, 'nothing was logged');
     for (const line of lines) assert.equal(line.request_id, 'trace-me-12345', JSON.stringify(line));
@@ -103,7 +103,7 @@ describe('health and readiness', () => {
   it('when a read succeeds, then the app writes no line for it (nginx logs every request)', async () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => { lines.push(JSON.parse(String(chunk))); done(); } });
-    const app = buildHandler({ ...t.deps, log: createLogger('info', sink) });
+    const app = buildApp({ ...t.deps, log: createLogger('info', sink) });
     await request(app).get('/health').set('X-Request-Id', 'quiet-read-12345').expect(200);
     await request(app).post('/api/todos').set('X-Request-Id', 'loud-write-12345').send({}).expect(401);
     assert.deepEqual(lines.map((l) => l.request_id), ['loud-write-12345']);
@@ -145,7 +145,7 @@ describe('health and readiness', () => {
   it('when PostgreSQL refuses connections, then API calls are 503 problems with Retry-After and readiness names postgres', async () => {
     const u = await tokenUser(t);
     const refused = new pg.Pool({ host: '127.0.0.1', port: 1, user: 'todo', database: 'todo', connectionTimeoutMillis: 500 });
-    const app = buildHandler({ ...t.deps, db: refused });
+    const app = buildApp({ ...t.deps, db: refused });
     try {
       assertUnavailable(await request(app).get('/api/todos').set('Authorization', u.auth));
       assertUnavailable(await request(app).post('/api/todos').set('Authorization', u.auth).send({ content: 'lost?' }));
@@ -169,7 +169,7 @@ describe('health and readiness', () => {
     await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
     const port = (silent.address() as net.AddressInfo).port;
     const hung = new pg.Pool({ host: '127.0.0.1', port, user: 'todo', database: 'todo', connectionTimeoutMillis: 300 });
-    const app = buildHandler({ ...t.deps, db: hung });
+    const app = buildApp({ ...t.deps, db: hung });
     const u = await tokenUser(t);
     try {
       const started = Date.now();

@@ -3,8 +3,10 @@ import { parse as parseCookies } from 'cookie';
 import type { Stamp } from '../cache';
 import type { Deps } from '../deps';
 import { AppError, forbidden, unauthorized } from '../errors';
+import { isSafeMethod } from '../http-methods';
+import { BEARER_TOKEN } from '../nginx-contract';
 import * as queries from './queries';
-import { digest, sameSecret, TOKEN_PREFIX } from './secrets';
+import { digest, sameSecret } from './secrets';
 
 export type Auth =
   | { kind: 'session'; userId: string; sessionHash: Buffer; csrfToken: string }
@@ -16,12 +18,12 @@ declare module 'express-serve-static-core' {
   interface Request {
     auth?: Auth;
     authError?: AppError;
+    /** The SHA-256 of a well-formed API token in the request, valid or not (nginx keys its copies by it). */
+    tokenDigest?: Buffer;
   }
 }
 
 export const SESSION_COOKIE = 'sid';
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const BEARER = /^Bearer ([A-Za-z0-9_-]{1,200})$/;
 const TOUCH_EVERY_MS = 60_000;
 
 // What a credential resolves to, cached in Redis under its digest (never the
@@ -37,16 +39,7 @@ const badToken = (detail: string) =>
 // Last use of a token is recorded at most once a minute per worker.
 const lastTouched = new Map<string, number>();
 
-/** The API token in an Authorization header, if it is one in the right form. */
-export function bearerToken(header: string | undefined): string | undefined {
-  const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
-  return token?.startsWith(TOKEN_PREFIX) ? token : undefined;
-}
-
-async function fromBearer(deps: Deps, header: string): Promise<Auth> {
-  const token = bearerToken(header);
-  if (!token) throw badToken('The Authorization header must be "Bearer <API token>".');
-  const hash = digest(token);
+async function fromToken(deps: Deps, hash: Buffer): Promise<Auth> {
   const { value, stamp } = await deps.cache.get<TokenInfo>(authCacheKey(hash), 'token', async () => {
     const row = await queries.findToken(deps.db, hash);
     return row && { userId: row.user_id, tokenId: row.id };
@@ -76,22 +69,24 @@ export const sessionIdOf = (req: Pick<Request, 'headers'>): string | undefined =
 };
 
 /**
- * Who is calling: a bearer token wins over a cookie; a bad token is a 401 at
- * once, a stale cookie is simply no session.
+ * Who is calling: a bearer token wins over a cookie; a bad token is a 401
+ * (raised by refuseBadCredentials, after the general limit counted it), a
+ * stale cookie is simply no session.
  */
-export async function resolveCaller(deps: Deps, req: Pick<Request, 'headers'>): Promise<Auth | undefined> {
-  const header = req.headers.authorization;
-  if (header !== undefined) return fromBearer(deps, header);
-  const sid = sessionIdOf(req);
-  return sid ? fromCookie(deps, sid) : undefined;
-}
-
 export function authenticate(deps: Deps): RequestHandler {
   return async (req, _res, next) => {
+    const header = req.headers.authorization;
     try {
-      req.auth = await resolveCaller(deps, req);
+      if (header !== undefined) {
+        const token = BEARER_TOKEN.exec(header)?.[1];
+        if (!token) throw badToken('The Authorization header must be "Bearer <API token>".');
+        req.tokenDigest = digest(token);
+        req.auth = await fromToken(deps, req.tokenDigest);
+      } else {
+        const sid = sessionIdOf(req);
+        req.auth = sid ? await fromCookie(deps, sid) : undefined;
+      }
     } catch (err) {
-      // Refused after the general limit has counted it (per IP).
       if (!(err instanceof AppError) || err.status !== 401) throw err;
       req.authError = err;
     }
@@ -116,7 +111,7 @@ export const requireUser: RequestHandler = (req, _res, next) => {
       'WWW-Authenticate': 'Bearer realm="todo-stack"',
     });
   }
-  if (auth.kind === 'session' && !SAFE_METHODS.has(req.method)) {
+  if (auth.kind === 'session' && !isSafeMethod(req.method)) {
     const sent = req.get('X-CSRF-Token');
     if (!sent) throw forbidden('csrf-missing', 'Send the session\'s CSRF token in the X-CSRF-Token header.');
     if (!sameSecret(sent, auth.csrfToken)) throw forbidden('csrf-mismatch', 'The X-CSRF-Token header does not match this session.');

@@ -1,22 +1,40 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { requireUser, userIdOf } from '../accounts/auth';
 import type { Deps } from '../deps';
+import type { PrivateCopy } from '../edge';
 import { sendTagged } from '../etag';
-import { notFound } from '../errors';
-import { formValues, parseInput } from '../input';
-import { createBody, idempotencyHeader, listQuery, patchBody, todoId } from './schema';
+import { isSafeMethod } from '../http-methods';
+import { formValues, parseInput, pathId } from '../input';
+import { createBody, idempotencyHeader, listQuery, patchBody } from './schema';
 import * as service from './service';
 
 // Private: a cache may keep it but must revalidate every time.
 const PRIVATE = 'private, no-cache';
 const JSON_TYPE = 'application/json; charset=utf-8';
-const sendJson = (res: Response, body: unknown) => sendTagged(res, JSON_TYPE, JSON.stringify(body), PRIVATE);
+const sendJson = (req: Request, res: Response, body: unknown) => sendTagged(req, res, JSON_TYPE, JSON.stringify(body), PRIVATE);
 
-// A malformed id cannot name a todo: 404, like any todo that is not yours.
-function idOf(req: Request): string {
-  const id = todoId.safeParse(req.params.id);
-  if (!id.success) throw notFound('There is no such todo.');
-  return id.data;
+const idOf = (req: Request) => pathId(req.params.id, 'There is no such todo.');
+
+/**
+ * For GET /api/todos with an API token, mounted before anything that can
+ * refuse the request: nginx may hold a copy of this page for the token
+ * (app/edge.ts). When nginx is refreshing an expired copy and the answer is
+ * one it may not keep (a refused token, a limit, an error, an admission
+ * that failed), that copy is dropped.
+ */
+export function privateCopies(deps: Deps): RequestHandler {
+  return (req, res, next) => {
+    // nginx caches GETs of this exact path only (nginx/sites/todo-stack.conf).
+    if (!req.tokenDigest || !isSafeMethod(req.method) || req.originalUrl.split('?', 1)[0] !== '/api/todos') return next();
+    const copy = deps.edge.copyFor(req.tokenDigest, req.originalUrl);
+    res.locals.edgeCopy = copy;
+    if (deps.edge.isRefreshing(req.headers['x-edge-copy'])) {
+      res.once('finish', () => {
+        if (res.locals.edgeTtl === undefined) void deps.edge.drop(copy);
+      });
+    }
+    next();
+  };
 }
 
 export function todosRouter(deps: Deps): Router {
@@ -26,8 +44,15 @@ export function todosRouter(deps: Deps): Router {
   router.get('/', async (req, res) => {
     const query = parseInput(listQuery, req.query, 'query');
     const page = await service.renderPage(deps, userIdOf(req), query);
+    const copy = res.locals.edgeCopy as PrivateCopy | undefined;
+    if (copy && req.auth?.kind === 'token') {
+      const ttl = await deps.edge.admit(copy, req.auth.userId, [req.auth.stamp, page.stamp]);
+      res.locals.edgeTtl = ttl;
+      // Read by nginx alone (it does not pass it on); clients still revalidate.
+      if (ttl) res.set('X-Accel-Expires', String(ttl));
+    }
     res.set('X-Cache', page.cache);
-    sendTagged(res, JSON_TYPE, page.body, PRIVATE, page.etag);
+    sendTagged(req, res, JSON_TYPE, page.body, PRIVATE, page.etag);
   });
 
   router.post('/', async (req, res) => {
@@ -40,7 +65,7 @@ export function todosRouter(deps: Deps): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    sendJson(res, await service.getTodo(deps, userIdOf(req), idOf(req)));
+    sendJson(req, res, await service.getTodo(deps, userIdOf(req), idOf(req)));
   });
 
   router.patch('/:id', async (req, res) => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type request from 'supertest';
 import { assertProblem, tokenUser, type TestApp, type TokenUser } from '../helpers/app';
+import { limitKeyPrefix } from '../../app/rate-limits';
 import { deleteKeys, dropRedis, fallbacks, settleRedis, startCachingApp } from '../helpers/caching';
 import { countTodos } from '../helpers/todos';
 
@@ -70,6 +71,13 @@ describe('general rate limit: per user, shared by all instances', () => {
     assertTooMany(await a.http().get('/api/me').set('Authorization', u.auth));
   });
 
+  it('when the first page is read with a token or a session, then it carries the same RateLimit headers as any other /api answer', async () => {
+    const u = await tokenUser(plain, 'first-page');
+    assertLimitHeaders(await list(a, u).expect(200), LIMIT - 1);
+    assertLimitHeaders(await a.http().get('/api/todos?limit=5').set('Cookie', u.cookie).expect(200), LIMIT - 2);
+    assertLimitHeaders(await a.http().get('/api/me').set('Authorization', u.auth).expect(200), LIMIT - 3);
+  });
+
   it('when one user\'s requests go to two instances alternately, then they count against one shared limit', async () => {
     const u = await tokenUser(plain, 'shared');
     for (let i = 0; i < LIMIT; i++) {
@@ -81,7 +89,7 @@ describe('general rate limit: per user, shared by all instances', () => {
   });
 
   it('when requests carry a bad API token, then they count against the client\'s limit too (per IP)', async () => {
-    await deleteKeys(a.deps.redis, 'rl:general:ip:*');
+    await deleteKeys(a.deps.redis, `${limitKeyPrefix('general')}ip:*`);
     const statuses: number[] = [];
     for (let i = 0; i <= LIMIT; i++) {
       statuses.push((await a.http().get('/api/todos').set('Authorization', `Bearer tdo_guess${i}`)).status);

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { buildHandler } from '../../app/app';
+import { buildApp } from '../../app/app';
 import { loadConfig } from '../../app/config';
 import { closeDeps, openDeps, type Deps } from '../../app/deps';
 
@@ -18,7 +18,7 @@ export type TestApp = {
 export async function startApp(env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
   const config = loadConfig({ ...process.env, ...env });
   const deps = await openDeps(config);
-  const server = http.createServer(buildHandler(deps));
+  const server = http.createServer(buildApp(deps));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
