@@ -20,7 +20,7 @@ export function publicPagesRouter(deps: Deps): Router {
     const { slug } = parseInput(slugParam, req.params, 'params');
     const page = parseInput(publicQuery, req.query, 'query');
     const list = await publicList(deps, slug, page);
-    sendTagged(res, 'application/json; charset=utf-8', JSON.stringify({ data: list.data, next_cursor: list.next_cursor }), PUBLIC);
+    sendTagged(req, res, 'application/json; charset=utf-8', JSON.stringify({ data: list.data, next_cursor: list.next_cursor }), PUBLIC);
   });
 
   router.get('/u/:slug', async (req, res) => {
@@ -29,7 +29,7 @@ export function publicPagesRouter(deps: Deps): Router {
     try {
       if (!slug.success || !page.success) throw new AppError({ status: 404, code: 'not-found', title: 'Not found', detail: '' });
       const list = await publicList(deps, slug.data.slug, page.data);
-      sendTagged(res, 'text/html; charset=utf-8', renderList(list), PUBLIC);
+      sendTagged(req, res, 'text/html; charset=utf-8', renderList(list), PUBLIC);
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 404) throw err;
       // A short-lived copy of "not found" too, so unknown names cannot be
