@@ -1,26 +1,22 @@
 // PM2 process file: `npx pm2 start|reload ecosystem.config.js` from this folder.
 // The run command (npm start) writes the stack's settings to .data/run/stack.env;
 // they are read here, so an admin's plain `pm2 reload` needs no environment.
-const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+const { readStackEnv } = require('./scripts/stack-env');
+// The drain timings nginx and the app agree on (app/nginx-contract.ts).
+const contract = require('./app/nginx-contract.json');
+
 const root = __dirname;
 const envFile = process.env.TODO_STACK_ENV || path.join(root, '.data', 'run', 'stack.env');
-
-function readEnvFile(file) {
-  if (!fs.existsSync(file)) return {};
-  const env = {};
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (match) env[match[1]] = match[2];
-  }
-  return env;
-}
-
-const stack = readEnvFile(envFile);
+const stack = readStackEnv(envFile);
 const setting = (name, fallback) => process.env[name] || stack[name] || fallback;
 const logDir = setting('LOG_DIR', path.join(root, '.data', 'run', 'logs'));
+// The Node.js the project pins (package.json), never the machine's. Cluster
+// workers run on the PM2 daemon's Node.js, which the run command keeps equal
+// to this one (scripts/stack.sh, ensure_pm2_node).
+const interpreter = path.join(root, 'node_modules', '.bin', 'node');
 
 module.exports = {
   apps: [
@@ -29,16 +25,17 @@ module.exports = {
       script: path.join(root, 'dist', 'server.js'),
       cwd: root,
       exec_mode: 'cluster',
+      interpreter,
       instances: Number(setting('WEB_CONCURRENCY', os.availableParallelism())),
       // A worker says 'ready' only once PostgreSQL and Redis answer. Measured
       // start to 'ready' here: 0.33-0.43 s; PM2 gives up after more than ten times that.
       wait_ready: true,
       listen_timeout: 5000,
-      // Drain: 4.5 s of answering with Connection: close while nginx lets go
-      // of its pooled sockets (measured SIGINT to exit: 4.51 s when idle), then
-      // up to 8 s for in-flight requests; the app exits by itself before PM2
-      // would kill it at 15 s.
-      kill_timeout: 15000,
+      // Drain: answering with Connection: close while nginx lets go of its
+      // pooled sockets (4.5 s; measured SIGINT to exit: 4.51 s when idle),
+      // then up to 8 s for in-flight requests; the app exits by itself
+      // before PM2 would kill it (15 s).
+      kill_timeout: contract.killTimeoutMs,
       max_memory_restart: '300M',
       // V8 left to itself grew each worker's heap past 100 MB under the
       // benchmark's uncached reads and writes (RSS 185-215 MB after them)
@@ -57,7 +54,7 @@ module.exports = {
         ...stack,
         NODE_ENV: setting('NODE_ENV', 'production'),
         TRUST_PROXY_HOPS: '1',
-        SHUTDOWN_DELAY_MS: '4500',
+        SHUTDOWN_DELAY_MS: String(contract.shutdownDelayMs),
       },
     },
   ],

@@ -108,3 +108,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     edgePrivateTtlSeconds: e.EDGE_PRIVATE_TTL_SECONDS,
   });
 }
+
+/** Throws a ConfigError unless `version` (v24.1.0) meets `engines` (package.json's ">=24"). */
+export function checkRuntime(version: string, engines: string): void {
+  const min = /^>=(\d+)/.exec(engines)?.[1];
+  if (min === undefined) throw new ConfigError(`package.json engines.node must read ">=N", not "${engines}"`);
+  if (Number(/^v(\d+)\./.exec(version)?.[1]) < Number(min)) {
+    throw new ConfigError(`Node.js ${version} is too old: this project needs ${engines} (npm start runs the one it installs in node_modules)`);
+  }
+}

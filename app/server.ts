@@ -1,12 +1,16 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { buildHandler } from './app';
-import { ConfigError, loadConfig } from './config';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildApp } from './app';
+import { checkRuntime, ConfigError, loadConfig } from './config';
 import { closeDeps, openDeps, type Deps } from './deps';
 import { createLogger } from './log';
+import { nginxContract } from './nginx-contract';
 
 // Node's defaults are tuned for direct clients; behind nginx the keep-alive
-// must outlive nginx's upstream keepalive_timeout (60 s), or nginx may reuse a
-// socket that Node is closing and the client sees a 502.
+// must outlive nginx's upstream keepalive_timeout (app/nginx-contract.json),
+// or nginx may reuse a socket that Node is closing and the client sees a 502.
 const KEEP_ALIVE_MS = 65_000;
 const HEADERS_TIMEOUT_MS = 66_000;
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -14,16 +18,17 @@ const REQUEST_TIMEOUT_MS = 30_000;
 // its upstream pool) connect at once: the kernel drops the extra SYNs and the
 // clients retry after one and three seconds. The kernel caps it at somaxconn.
 const LISTEN_BACKLOG = 4096;
-// In-flight requests get this long; with the shutdown delay it stays below
-// PM2's kill_timeout, so we exit on our own terms.
-const DRAIN_TIMEOUT_MS = 8_000;
 
 async function main(): Promise<void> {
+  // A worker that anything older than package.json's "engines" started
+  // refuses to run unsupported.
+  const { engines } = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { engines: { node: string } };
+  checkRuntime(process.version, engines.node);
   const config = loadConfig();
   const log = createLogger(config.logLevel);
   const deps = await openDeps(config, log);
 
-  const server = http.createServer(buildHandler(deps));
+  const server = http.createServer(buildApp(deps));
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
@@ -59,8 +64,6 @@ async function main(): Promise<void> {
   process.send?.('ready');
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Readiness fails and responses say Connection: close; after the shutdown
  * delay (nginx has let go of its idle sockets by then) stop accepting, let
@@ -71,7 +74,9 @@ async function shutdown(server: http.Server, deps: Deps): Promise<void> {
   const hardExit = setTimeout(() => {
     deps.log.error('drain timed out; exiting with requests still open');
     process.exit(1);
-  }, deps.config.shutdownDelayMs + DRAIN_TIMEOUT_MS);
+    // In-flight requests get this long; with the shutdown delay it stays
+    // below PM2's kill_timeout (app/nginx-contract.ts), so we exit on our own terms.
+  }, deps.config.shutdownDelayMs + nginxContract.drainTimeoutMs);
   hardExit.unref();
 
   await sleep(deps.config.shutdownDelayMs);

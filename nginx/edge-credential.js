@@ -1,10 +1,11 @@
 // The key nginx files a token's first page under (snippets/private-cache.conf):
 // the SHA-256 of the API token, hex, which is the digest the app stores and
 // purges by. The token itself is never written to the cache. Empty, so not
-// cached, for anything but a well-formed token (the app's own rule).
+// cached, for anything but a well-formed token (the app's own grammar, from
+// app/nginx-contract.json).
 import crypto from 'crypto';
 
-const BEARER = /^Bearer (tdo_[A-Za-z0-9_-]{1,196})$/;
+const BEARER = /^Bearer ({{TOKEN_PATTERN}})$/;
 
 function credential(r) {
   const m = BEARER.exec(r.headersIn.Authorization || '');

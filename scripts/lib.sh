@@ -26,9 +26,12 @@ apt_install() {
   # run private instances instead.
   local policy=/usr/sbin/policy-rc.d created=
   if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created=1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-  local rc=$?
-  [ -n "$created" ] && rm -f "$policy"
+  # Under set -e a failing install would exit here and leave the policy
+  # behind, and every service installed later on this machine would refuse
+  # to start: catch the status instead.
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
+  if [ -n "$created" ]; then rm -f "$policy"; fi
   [ $rc = 0 ] || die "apt-get install $* failed"
 }
 
@@ -60,6 +63,22 @@ ensure_node_modules() {
     log "installing npm packages (npm ci)"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed"
   fi
+  use_project_node
+}
+
+# The project runs on the Node.js it pins (the `node` package in
+# package.json), whatever `node` the machine has: first on the PATH for
+# everything these scripts start, PM2's daemon and workers included.
+use_project_node() {
+  export PATH="$ROOT/node_modules/.bin:$PATH"
+  local wanted have
+  wanted=$(node -p 'require(process.argv[1]).engines.node' "$ROOT/package.json")
+  have=$(node --version)
+  node -e '
+    const [wanted, have] = process.argv.slice(1);
+    const min = /^>=(\d+)/.exec(wanted);
+    process.exit(min && Number(have.slice(1).split(".")[0]) >= Number(min[1]) ? 0 : 1);
+  ' "$wanted" "$have" || die "Node.js $have is too old: this project needs $wanted (npm ci installs it into node_modules; is node_modules/.bin/node there?)"
 }
 
 # --- PostgreSQL ---------------------------------------------------------------
@@ -161,6 +180,12 @@ stop_redis() {
 # --- nginx ---------------------------------------------------------------------
 
 
+# contract NAME: one value of app/nginx-contract.json.
+contract() {
+  node -e 'const v = require(process.argv[1])[process.argv[2]]; if (v === undefined) process.exit(1); console.log(v)' \
+    "$ROOT/app/nginx-contract.json" "$1" || die "app/nginx-contract.json has no $1"
+}
+
 # render_nginx RUN_DIR: fills in nginx/ for this machine into RUN_DIR/nginx.
 # Reads HTTP_PORT HTTPS_PORT APP_PORT STATIC_ROOT LOG_DIR from the environment.
 render_nginx() {
@@ -184,6 +209,12 @@ render_nginx() {
       -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
       -keyout "$run/tls/key.pem" -out "$run/tls/cert.pem" >/dev/null 2>&1 || die "could not make a TLS certificate"
   fi
+  # What the app and nginx must agree on comes from one file (app/nginx-contract.ts).
+  local body_limit token_pattern private_inactive upstream_keepalive
+  body_limit=$(contract bodyLimitBytes)
+  token_pattern=$(contract tokenPattern)
+  private_inactive=$(contract privateCopyInactiveSeconds)
+  upstream_keepalive=$(contract upstreamKeepaliveSeconds)
   (cd "$ROOT/nginx" && find . -name '*.conf' -o -name '*.js') | while read -r f; do
     mkdir -p "$conf/$(dirname "$f")"
     sed -e "s#{{CONF_DIR}}#$conf#g" -e "s#{{RUN_DIR}}#$run#g" -e "s#{{LOG_DIR}}#$LOG_DIR#g" \
@@ -194,6 +225,8 @@ render_nginx() {
         -e "s#{{LIMIT_RATE}}#${NGINX_LIMIT_RATE:-50}#g" -e "s#{{LIMIT_BURST}}#${NGINX_LIMIT_BURST:-100}#g" \
         -e "s#{{LIMIT_CONN}}#${NGINX_LIMIT_CONN:-64}#g" \
         -e "s#{{LIMIT_EXEMPT}}#${NGINX_LIMIT_EXEMPT-127.0.0.0/8 0; ::1 0;}#g" \
+        -e "s#{{BODY_LIMIT}}#$body_limit#g" -e "s#{{TOKEN_PATTERN}}#$token_pattern#g" \
+        -e "s#{{PRIVATE_INACTIVE}}#$private_inactive#g" -e "s#{{UPSTREAM_KEEPALIVE}}#$upstream_keepalive#g" \
         "$ROOT/nginx/$f" >"$conf/$f"
   done
   if grep -rn '{{' "$conf" >&2; then die "nginx config has tokens left unrendered"; fi

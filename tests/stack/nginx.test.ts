@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
 import request from 'supertest';
+import { nginxContract } from '../../app/nginx-contract';
 import { sleep, stack, stackUser } from '../helpers/stack';
 
 const api = () => request(stack.http);
@@ -31,6 +32,23 @@ describe('nginx in front of the PM2 cluster', () => {
     const conf = path.join(stack.dir, 'nginx', 'nginx.conf');
     const { stderr } = await promisify(execFile)('nginx', ['-t', '-c', conf, '-p', stack.dir]);
     assert.match(stderr, /test is successful/);
+  });
+
+  it('when the config is rendered, then the values the app relies on are the contract\'s', async () => {
+    const conf = (f: string) => readFile(path.join(stack.dir, 'nginx', f), 'utf8');
+    const { bodyLimitBytes, privateCopyInactiveSeconds, upstreamKeepaliveSeconds, tokenPattern } = nginxContract;
+    assert.match(await conf('snippets/client-limits.conf'), new RegExp(`client_max_body_size ${bodyLimitBytes};`));
+    assert.match(await conf('snippets/private-cache-zone.conf'), new RegExp(`inactive=${privateCopyInactiveSeconds}s`));
+    assert.match(await conf('nginx.conf'), new RegExp(`keepalive_timeout ${upstreamKeepaliveSeconds}s;`));
+    assert.ok((await conf('edge-credential.js')).includes(`/^Bearer (${tokenPattern})$/`));
+    // And nginx acts on them: one byte over the limit is refused by nginx itself.
+    const res = await fetch(`${stack.http}/api/todos`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'x'.repeat(bodyLimitBytes) }),
+    });
+    assert.equal(res.status, 413);
+    assert.match(await res.text(), new RegExp(`at most ${bodyLimitBytes} bytes`));
   });
 
   it('when a client uses the API through nginx, then it works and the request id reaches the app log', async () => {
