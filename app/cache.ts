@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisBreaker } from './redis-breaker';
 
 // Cache-aside in Redis, with read-your-writes and one rebuild per entry at a
@@ -60,8 +61,11 @@ return 0`;
 
 export type CacheOptions = { softTtlMs: number; hardTtlMs: number; jitter: number };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const hashKey = (ns: string) => `cache:${ns}`;
+/** The Redis hash of a namespace, and the lock of one of its values. */
+export const hashKey = (ns: string) => `cache:${ns}`;
+export const lockKey = (ns: string, field: string) => `cache:lock:${ns}:${field}`;
+/** The hash field that holds a value (the hash's own field `v` holds its version). */
+export const valueField = (field: string) => `f:${field}`;
 
 export class Cache {
   constructor(private readonly breaker: RedisBreaker, private readonly options: CacheOptions) {}
@@ -78,9 +82,9 @@ export class Cache {
     const stamp: Stamp = { ns, version, epoch };
     if (entry && entry.freshUntil > Date.now()) return { value: entry.value, status: 'HIT', stamp };
 
-    const lockKey = `cache:lock:${ns}:${field}`;
+    const lock = lockKey(ns, field);
     const token = randomBytes(12).toString('base64url');
-    const locked = await this.breaker.run('cache', (r) => r.set(lockKey, token, 'PX', LOCK_MS, 'NX'));
+    const locked = await this.breaker.run('cache', (r) => r.set(lock, token, 'PX', LOCK_MS, 'NX'));
     if (locked === 'OK') {
       try {
         // Someone may have rebuilt it between our read and our lock.
@@ -91,7 +95,7 @@ export class Cache {
         if (value) await this.store(ns, field, value, latest.version, latest.epoch);
         return { value, status: 'MISS', stamp: latest };
       } finally {
-        await this.breaker.run('cache', (r) => r.eval(RELEASE, 1, lockKey, token));
+        await this.breaker.run('cache', (r) => r.eval(RELEASE, 1, lock, token));
       }
     }
     if (entry) return { value: entry.value, status: 'STALE', stamp };
@@ -130,7 +134,7 @@ export class Cache {
 
   private async read<T>(ns: string, field: string) {
     const got = await this.breaker.run('cache', async (r) => {
-      const results = await r.pipeline().get(EPOCH_KEY).hmget(hashKey(ns), 'v', `f:${field}`).exec();
+      const results = await r.pipeline().get(EPOCH_KEY).hmget(hashKey(ns), 'v', valueField(field)).exec();
       if (!results || results.some(([err]) => err)) throw new Error('cache read failed');
       return results.map(([, value]) => value);
     });
@@ -148,6 +152,6 @@ export class Cache {
     const soft = Math.round(softTtlMs * (1 - jitter + Math.random() * 2 * jitter));
     const entry: Entry<T> = { value, epoch, version, freshUntil: Date.now() + soft };
     await this.breaker.run('cache', (r) =>
-      r.eval(STORE, 2, hashKey(ns), EPOCH_KEY, version, epoch, `f:${field}`, JSON.stringify(entry), hardTtlMs));
+      r.eval(STORE, 2, hashKey(ns), EPOCH_KEY, version, epoch, valueField(field), JSON.stringify(entry), hardTtlMs));
   }
 }

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { unprocessable, type FieldError } from './errors';
+import { notFound, unprocessable, type FieldError } from './errors';
 
 const PLACES = { body: 'request body', query: 'query string', headers: 'request headers', params: 'path' } as const;
 
@@ -79,3 +79,15 @@ export const text = () =>
     .refine((s) => s.isWellFormed(), 'must be well-formed Unicode (no lone surrogates)');
 
 export const codePoints = (s: string) => [...s].length;
+
+const uuid = z.uuid();
+
+/**
+ * A resource id from the path. A malformed one cannot name anything: 404,
+ * like an id that is not the caller's, so existence is never disclosed.
+ */
+export function pathId(raw: unknown, notFoundDetail: string): string {
+  const id = uuid.safeParse(raw);
+  if (!id.success) throw notFound(notFoundDetail);
+  return id.data;
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { isSafeMethod } from './http-methods';
 
 export type { Logger };
 
@@ -29,11 +30,6 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/** A read that goes well is not logged by the app (see httpLogger). */
-export const isQuietRequest = (req: IncomingMessage) => SAFE.has(req.method ?? '');
-
 /** One log line per write or failure, and req.log carrying the request id for every other line. */
 export function httpLogger(logger: Logger) {
   return pinoHttp({
@@ -58,7 +54,7 @@ export function httpLogger(logger: Logger) {
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     // nginx's access log has every request (with this id, status and times);
     // the app adds a line for what it changed, refused or was slow at.
-    autoLogging: { ignore: (req) => isQuietRequest(req) },
+    autoLogging: { ignore: (req) => isSafeMethod(req.method) },
     wrapSerializers: false,
   });
 }

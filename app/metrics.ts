@@ -7,7 +7,7 @@ import type { Redis } from './redis';
 // PM2 workers are not Node cluster workers of *our* primary, so prom-client's
 // cluster aggregation cannot reach them. Each worker instead publishes its
 // metrics to Redis every few seconds; /metrics merges all live snapshots.
-const KEY_PREFIX = 'metrics:worker:';
+export const SNAPSHOT_KEY_PREFIX = 'metrics:worker:';
 const PUBLISH_EVERY_MS = 5_000;
 const SNAPSHOT_TTL_S = 15;
 
@@ -46,7 +46,7 @@ export function createMetrics(): Metrics {
   });
 
   const startPublishing = (redis: Redis, log: Logger) => {
-    const key = `${KEY_PREFIX}${process.pid}`;
+    const key = `${SNAPSHOT_KEY_PREFIX}${process.pid}`;
     const publish = async () => {
       const snapshot = JSON.stringify(await registry.getMetricsAsJSON());
       await redis.set(key, snapshot, 'EX', SNAPSHOT_TTL_S);
@@ -86,9 +86,9 @@ export function metricsRouter(metrics: Metrics, redis: Redis): Router {
       const keys: string[] = [];
       let cursor = '0';
       do {
-        const [next, batch] = await redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 100);
+        const [next, batch] = await redis.scan(cursor, 'MATCH', `${SNAPSHOT_KEY_PREFIX}*`, 'COUNT', 100);
         cursor = next;
-        keys.push(...batch.filter((k) => k !== `${KEY_PREFIX}${process.pid}`));
+        keys.push(...batch.filter((k) => k !== `${SNAPSHOT_KEY_PREFIX}${process.pid}`));
       } while (cursor !== '0');
       const snapshots = keys.length ? await redis.mget(keys) : [];
       for (const s of snapshots) if (s) others.push(JSON.parse(s) as Snapshot);

@@ -1,23 +1,20 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type CookieOptions, type Request, type Response } from 'express';
 import type { Deps } from '../deps';
-import { notFound, unauthorized } from '../errors';
-import { formValues, parseInput } from '../input';
+import { unauthorized } from '../errors';
+import { formValues, parseInput, pathId } from '../input';
 import { requireUser, sameSiteOnly, SESSION_COOKIE, userIdOf } from './auth';
-import { credentialsBody, meBody, tokenBody, uuidParam } from './schema';
+import { credentialsBody, meBody, tokenBody } from './schema';
 import * as service from './service';
 
 export function accountsRouter(deps: Deps): Router {
   const router = Router();
   const maxAge = deps.config.sessionTtlDays * 24 * 3600 * 1000;
 
+  // The same attributes to set and to clear the cookie, or browsers keep it.
+  const cookieOptions = (req: Request): CookieOptions =>
+    ({ httpOnly: true, sameSite: 'lax', secure: deps.config.cookieSecure ?? req.secure, path: '/' });
   const setSessionCookie = (req: Request, res: Response, sid: string) => {
-    res.cookie(SESSION_COOKIE, sid, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: deps.config.cookieSecure ?? req.secure,
-      path: '/',
-      maxAge,
-    });
+    res.cookie(SESSION_COOKIE, sid, { ...cookieOptions(req), maxAge });
   };
 
   const noStore = (res: Response) => res.set('Cache-Control', 'no-store');
@@ -50,7 +47,7 @@ export function accountsRouter(deps: Deps): Router {
     const auth = req.auth;
     if (auth?.kind !== 'session') throw unauthorized('There is no session to end; API tokens are revoked at /api/tokens.');
     await service.logOut(deps, auth.sessionHash);
-    res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: deps.config.cookieSecure ?? req.secure });
+    res.clearCookie(SESSION_COOKIE, cookieOptions(req));
     res.status(204).end();
   });
 
@@ -65,9 +62,7 @@ export function accountsRouter(deps: Deps): Router {
   });
 
   router.delete('/tokens/:id', requireUser, async (req, res) => {
-    const id = uuidParam.safeParse(req.params.id);
-    if (!id.success) throw notFound('There is no such token.');
-    await service.revokeToken(deps, userIdOf(req), id.data);
+    await service.revokeToken(deps, userIdOf(req), pathId(req.params.id, 'There is no such token.'));
     res.status(204).end();
   });
 

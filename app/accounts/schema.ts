@@ -22,5 +22,3 @@ export const meBody = z.strictObject({
   public_slug: z.string().regex(SLUG, 'must be 3 to 40 of a-z, 0-9 and -').nullable()
     .describe('3 to 40 characters of a-z, 0-9 and -, or null to unpublish'),
 });
-
-export const uuidParam = z.uuid();

@@ -20,6 +20,9 @@ export type ListParams = {
   offset?: number | undefined;
 };
 
+/** How every list query starts (tests count them by it). */
+export const LIST_SQL_PREFIX = `SELECT ${COLUMNS} FROM todos WHERE user_id = $1`;
+
 /**
  * Newest first. Keyset paging compares the row (created_at, id) with the
  * cursor, which the index (user_id, created_at DESC, id DESC) answers
@@ -27,17 +30,17 @@ export type ListParams = {
  */
 export async function listTodos(q: Queryable, p: ListParams): Promise<TodoRow[]> {
   const values: unknown[] = [p.userId];
-  const where = ['user_id = $1'];
+  const where: string[] = [];
   if (p.isFinished !== undefined) {
     values.push(p.isFinished);
-    where.push(`is_finished = $${values.length}`);
+    where.push(`AND is_finished = $${values.length}`);
   }
   if (p.after) {
     values.push(p.after.createdAt, p.after.id);
-    where.push(`(created_at, id) < ($${values.length - 1}, $${values.length})`);
+    where.push(`AND (created_at, id) < ($${values.length - 1}, $${values.length})`);
   }
   values.push(p.limit);
-  let sql = `SELECT ${COLUMNS} FROM todos WHERE ${where.join(' AND ')}
+  let sql = `${LIST_SQL_PREFIX} ${where.join(' ')}
              ORDER BY created_at DESC, id DESC LIMIT $${values.length}`;
   if (p.offset) {
     values.push(p.offset);

@@ -57,5 +57,3 @@ export const idempotencyHeader = z.object({
     .optional()
     .describe('1 to 200 visible ASCII characters, unique per intended request'),
 });
-
-export const todoId = z.uuid();

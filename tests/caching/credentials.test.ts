@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { authCacheKey } from '../../app/accounts/auth';
 import { digest } from '../../app/accounts/secrets';
 import { assertProblem, signUp, tokenUser, type TestApp } from '../helpers/app';
 import { logIn } from '../helpers/accounts';
-import { countQueries, dropRedis, readEntry, scanKeys, settleRedis, startCachingApp } from '../helpers/caching';
+import { countQueries, dropRedis, hashKey, readEntry, scanKeys, settleRedis, startCachingApp, valueField } from '../helpers/caching';
 
 /** Where a credential's lookup is cached: its SHA-256 digest, never the secret. */
-const authKey = (secret: string) => `cache:auth:${digest(secret).toString('base64url')}`;
+const authKey = (secret: string) => hashKey(authCacheKey(digest(secret)));
 const sidOf = (cookie: string) => cookie.slice('sid='.length);
 
 describe('credential cache: cached lookups, revoked at once', () => {
@@ -28,7 +29,7 @@ describe('credential cache: cached lookups, revoked at once', () => {
     for (const [revoker, other] of [[a, b], [b, a]] as const) {
       const u = await tokenUser(a, 'revoke');
       for (const t of [a, b, a, b]) await t.http().get('/api/todos').set('Authorization', u.auth).expect(200);
-      assert.ok(await readEntry(a.deps.redis, authKey(u.token), 'f:token'), 'the token\'s lookup is cached');
+      assert.ok(await readEntry(a.deps.redis, authKey(u.token), valueField('token')), 'the token\'s lookup is cached');
 
       const id = await tokenId(revoker, u.cookie);
       await revoker.http().delete(`/api/tokens/${id}`).set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf).expect(204);
@@ -37,7 +38,7 @@ describe('credential cache: cached lookups, revoked at once', () => {
         assert.equal(assertProblem(res, 401).retryable, false);
         assert.match(String(res.headers['www-authenticate']), /invalid_token/);
       }
-      assert.equal(await readEntry(a.deps.redis, authKey(u.token), 'f:token'), undefined, 'a refused token is not cached');
+      assert.equal(await readEntry(a.deps.redis, authKey(u.token), valueField('token')), undefined, 'a refused token is not cached');
     }
   });
 
@@ -45,7 +46,7 @@ describe('credential cache: cached lookups, revoked at once', () => {
     const u = await signUp(a, 'logout');
     const s = await logIn(b, u.email, u.password);
     for (const t of [a, b, a, b]) await t.http().get('/api/session').set('Cookie', s.cookie).expect(200);
-    assert.ok(await readEntry(a.deps.redis, authKey(sidOf(s.cookie)), 'f:session'), 'the session\'s lookup is cached');
+    assert.ok(await readEntry(a.deps.redis, authKey(sidOf(s.cookie)), valueField('session')), 'the session\'s lookup is cached');
 
     await b.http().delete('/api/session').set('Cookie', s.cookie).set('X-CSRF-Token', s.csrf).expect(204);
     for (const t of [a, b]) {
@@ -82,13 +83,13 @@ describe('credential cache: cached lookups, revoked at once', () => {
       await t.http().get('/api/todos').set('Cookie', s.cookie).expect(200);
     }
     const secrets = [u.token, u.token.replace(/^tdo_/, ''), sidOf(u.cookie), sidOf(s.cookie)];
-    const keys = await scanKeys(a.deps.redis, 'cache:auth:*');
+    const keys = await scanKeys(a.deps.redis, `${hashKey(authCacheKey(Buffer.alloc(0)))}*`);
     assert.ok(keys.includes(authKey(u.token)), 'the token\'s digest names its entry');
     assert.ok(keys.includes(authKey(sidOf(s.cookie))), 'the session\'s digest names its entry');
     for (const key of keys) {
       for (const secret of secrets) assert.ok(!key.includes(secret), `key ${key} holds a raw secret`);
     }
-    for (const key of [...await scanKeys(a.deps.redis, 'cache:*'), ...await scanKeys(a.deps.redis, 'rl:*')]) {
+    for (const key of await scanKeys(a.deps.redis, '*')) {
       for (const secret of secrets) assert.ok(!key.includes(secret), `key ${key} holds a raw secret`);
     }
     for (const key of [authKey(u.token), authKey(sidOf(s.cookie))]) {

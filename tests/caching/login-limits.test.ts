@@ -3,11 +3,12 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type request from 'supertest';
 import { assertProblem, signUp, uniqueEmail, type SessionUser, type TestApp } from '../helpers/app';
 import { PASSWORD } from '../helpers/accounts';
+import { limitKeyPrefix } from '../../app/rate-limits';
 import { deleteKeys, dropRedis, settleRedis, startCachingApp } from '../helpers/caching';
 
 // Log-in and sign-up counters live in Redis for 15 minutes and the per-IP one
 // (127.0.0.1) is shared with every other test, so each test starts it afresh.
-const IP_KEYS = 'rl:login-ip:*';
+const IP_KEYS = `${limitKeyPrefix('login-ip')}*`;
 
 function assertTooMany(res: request.Response, limiter: 'login-email' | 'login-ip'): void {
   const problem = assertProblem(res, 429);

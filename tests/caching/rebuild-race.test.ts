@@ -4,7 +4,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { Cache, type Cached } from '../../app/cache';
 import { tokenUser, type TestApp } from '../helpers/app';
 import {
-  countQueries, deferred, EPOCH_KEY, firstPageField, getList, isListQuery, listKey, readEntry, startCachingApp, xCache,
+  countQueries, deferred, EPOCH_KEY, firstPageField, getList, hashKey, isListQuery, listKey, readEntry, startCachingApp, valueField, xCache,
 } from '../helpers/caching';
 import { createTodo, seedTodos, type PageJson } from '../helpers/todos';
 
@@ -55,7 +55,7 @@ describe('app cache: a rebuild that read before a write is not stored after it',
     await cache.invalidate(ns);
     get.release();
     assert.deepEqual(await seen(get.result), { value: 'old', status: 'MISS' }, 'the request that began before the write answers what it read');
-    assert.equal(await readEntry(t.deps.redis, `cache:${ns}`, 'f:page'), undefined, 'nothing was stored');
+    assert.equal(await readEntry(t.deps.redis, hashKey(ns), valueField('page')), undefined, 'nothing was stored');
 
     assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'new')), { value: 'new', status: 'MISS' });
     assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'newer')), { value: 'new', status: 'HIT' });
@@ -68,7 +68,7 @@ describe('app cache: a rebuild that read before a write is not stored after it',
     await t.deps.redis.incr(EPOCH_KEY);
     get.release();
     assert.equal((await seen(get.result)).status, 'MISS');
-    assert.equal(await readEntry(t.deps.redis, `cache:${ns}`, 'f:page'), undefined, 'nothing was stored');
+    assert.equal(await readEntry(t.deps.redis, hashKey(ns), valueField('page')), undefined, 'nothing was stored');
     assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'after')), { value: 'after', status: 'MISS' });
     assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'later')), { value: 'after', status: 'HIT' });
   });

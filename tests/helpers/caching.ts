@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type request from 'supertest';
-import { EPOCH_KEY } from '../../app/cache';
+import { EPOCH_KEY, hashKey, lockKey, valueField } from '../../app/cache';
 import type { Pool } from '../../app/db';
 import type { Redis } from '../../app/redis';
+import { listNamespace } from '../../app/todos/list-changed';
+import { LIST_SQL_PREFIX } from '../../app/todos/queries';
+import { firstPageField as pageField } from '../../app/todos/service';
 import { startApp, type TestApp, type TokenUser } from './app';
 import type { PageJson } from './todos';
 
@@ -13,16 +16,16 @@ import type { PageJson } from './todos';
  */
 export const startCachingApp = (env: NodeJS.ProcessEnv = {}) => startApp({ PASSWORD_SCRYPT_LOG_N: '10', ...env });
 
-/** The Redis hash holding one user's cached list pages (app/todos/service.ts, app/cache.ts). */
-export const listKey = (userId: string) => `cache:todos:${userId}`;
-/** The hash field of a first page: `f:first:<limit>:<is_finished|all>`. */
-export const firstPageField = (limit = 10, isFinished?: boolean) => `f:first:${limit}:${isFinished ?? 'all'}`;
+/** The Redis hash holding one user's cached list pages (app/todos/list-changed.ts, app/cache.ts). */
+export const listKey = (userId: string) => hashKey(listNamespace(userId));
+/** The hash field of a first page. */
+export const firstPageField = (limit = 10, isFinished?: boolean) => valueField(pageField(limit, isFinished));
 export const listLockKey = (userId: string, limit = 10, isFinished?: boolean) =>
-  `cache:lock:todos:${userId}:first:${limit}:${isFinished ?? 'all'}`;
-export { EPOCH_KEY };
+  lockKey(listNamespace(userId), pageField(limit, isFinished));
+export { EPOCH_KEY, hashKey, valueField };
 
 /** The text every list query of app/todos/queries.ts listTodos starts with. */
-export const LIST_SQL = 'SELECT id, content, is_finished, created_at, updated_at, finished_at FROM todos WHERE user_id = $1';
+export const LIST_SQL = LIST_SQL_PREFIX;
 
 export type Entry = { value: unknown; epoch: string; version: string; freshUntil: number };
 

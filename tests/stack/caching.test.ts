@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { SNAPSHOT_KEY_PREFIX } from '../../app/metrics';
+import { LIST_SQL, listKey } from '../helpers/caching';
 import { appLog, sleep, stack, stackSession, stackStores, stackUser } from '../helpers/stack';
-
-const LIST_SQL = 'SELECT id, content, is_finished, created_at, updated_at, finished_at FROM todos WHERE user_id = $1%ORDER BY created_at DESC, id DESC LIMIT $2';
 
 const get = (path: string, headers: Record<string, string>) => fetch(`${stack.http}${path}`, { headers });
 const post = (path: string, headers: Record<string, string>, body: unknown) =>
@@ -19,10 +19,10 @@ describe('the app cache through nginx, with two PM2 workers', () => {
   });
   after(() => closeStores());
 
-  /** Calls of the first-page list query (no filter, no cursor) PostgreSQL has seen. */
+  /** Calls of the list query PostgreSQL has seen (pg_stat_statements). */
   const listQueryCalls = async () => {
     const { rows } = await db.query<{ calls: string }>(
-      'SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_statements WHERE query LIKE $1', [LIST_SQL]);
+      'SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_statements WHERE starts_with(query, $1)', [LIST_SQL]);
     return Number(rows[0]!.calls);
   };
 
@@ -65,7 +65,7 @@ describe('the app cache through nginx, with two PM2 workers', () => {
     // Warms connections and the credential cache, but leaves nginx no copy of
     // the page: here the app's own cache meets the crowd.
     await get('/api/me', headers);
-    await redis.del(`cache:todos:${me.user.id}`);
+    await redis.del(listKey(me.user.id));
 
     const before = await listQueryCalls();
     const responses = await Promise.all(Array.from({ length: 200 }, () => get('/api/todos', headers)));
@@ -129,13 +129,13 @@ type Snapshot = Array<{ name: string; values: Array<{ metricName?: string; label
 /** GETs of /api/todos each worker has answered, from its metrics snapshot in Redis. */
 async function readsPerWorker(redis: Redis): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for (const key of await redis.keys('metrics:worker:*')) {
+  for (const key of await redis.keys(`${SNAPSHOT_KEY_PREFIX}*`)) {
     const snapshot = JSON.parse((await redis.get(key)) ?? '[]') as Snapshot;
     const histogram = snapshot.find((m) => m.name === 'http_request_duration_seconds');
     const n = (histogram?.values ?? [])
       .filter((v) => v.metricName === 'http_request_duration_seconds_count' && v.labels.method === 'GET' && v.labels.route === '/api/todos/')
       .reduce((sum, v) => sum + v.value, 0);
-    counts.set(key.slice('metrics:worker:'.length), n);
+    counts.set(key.slice(SNAPSHOT_KEY_PREFIX.length), n);
   }
   return counts;
 }

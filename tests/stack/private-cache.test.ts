@@ -3,6 +3,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { authCacheKey } from '../../app/accounts/auth';
+import { hashKey } from '../../app/cache';
 import { sleep, stack, stackSession, stackStores } from '../helpers/stack';
 
 // nginx answers a token's first page from its own cache (nginx/snippets/
@@ -303,7 +305,7 @@ describe('first pages from nginx\'s cache, per API token', () => {
     // Behind the app's back: no purge, only the row and the credential cache go.
     const digest = createHash('sha256').update(token.token).digest();
     await db.query('DELETE FROM api_tokens WHERE id = $1', [token.id]);
-    await redis.del(`cache:auth:${digest.toString('base64url')}`);
+    await redis.del(hashKey(authCacheKey(digest)));
     await sleep(COPY_LIFETIME_MS);
 
     const reads: Read[] = [];
