@@ -1,77 +1,97 @@
-// npm run bench: brings the stack up on the run command's ports (general rate
-// limit off), seeds the benchmark user with 10,000 todos, and drives each case
-// through nginx with wrk, next to nginx serving case A's bytes as a file (F).
+// npm run bench: brings up a private stack of its own (own folder and ports,
+// like the tests', general rate limit off), seeds the benchmark user with
+// 10,000 todos, and drives each case through nginx with wrk, next to nginx
+// serving case A's bytes as a file (F). It removes that stack afterwards, so
+// the stack of `npm start` is neither used nor changed.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { encodeCursor } from '../app/todos/cursor';
+import { readStackEnv } from '../scripts/stack-env';
 import { cpuShare, snapshot } from './cpu';
 import { report, type CaseResult } from './report';
 import { wrk, type WrkOptions } from './wrk';
 
 const ROOT = path.resolve(__dirname, '..');
-const STACK_DIR = path.join(ROOT, '.data', 'run');
-const BASE = `http://127.0.0.1:${process.env.HTTP_PORT ?? '8080'}`;
+const STACK_DIR = path.join(ROOT, '.data', 'bench');
+const HTTP_PORT = process.env.BENCH_HTTP_PORT ?? '28080';
+const BASE = `http://127.0.0.1:${HTTP_PORT}`;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = 2;
 const EMAIL = 'bench@todo-stack.test';
 const SLUG = 'bench';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// The benchmark's own stack: its own servers (never DATABASE_URL/REDIS_URL),
+// folder, ports and PM2 daemon.
+const STACK: Record<string, string> = {
+  STACK_DIR,
+  PM2_HOME: path.join(STACK_DIR, 'pm2'),
+  HTTP_PORT,
+  HTTPS_PORT: process.env.BENCH_HTTPS_PORT ?? '28443',
+  APP_PORT: process.env.BENCH_APP_PORT ?? '23000',
+  PG_PORT: process.env.BENCH_PG_PORT ?? '54349',
+  REDIS_PORT: process.env.BENCH_REDIS_PORT ?? '63819',
+  RATE_LIMIT_PER_MINUTE: '0',
+  DATABASE_URL: '',
+  REDIS_URL: '',
+};
+
 const sh = (cmd: string, args: string[], env: Record<string, string> = {}) =>
-  execFileSync(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
-
-function stackEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(path.join(STACK_DIR, 'stack.env'), 'utf8').split('\n')) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line);
-    if (m) env[m[1]!] = m[2]!;
-  }
-  return env;
-}
-
-async function api(token: string, method: string, url: string, body?: unknown) {
-  const res = await fetch(`${BASE}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, text: await res.text() };
-}
+  execFileSync(cmd, args, { cwd: ROOT, env: { ...process.env, ...STACK, ...env }, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
 
 async function main(): Promise<void> {
   const started = Date.now();
-  console.error('bench: bringing the stack up (general rate limit off for the benchmark user)');
-  sh('bash', ['scripts/stack.sh', 'up'], { RATE_LIMIT_PER_MINUTE: '0' });
-  const env = stackEnv();
+  console.error(`bench: bringing up its own stack on ${BASE} (${STACK_DIR})`);
+  sh('bash', ['scripts/stack.sh', 'destroy']);
+  try {
+    await run(started);
+  } finally {
+    console.error('bench: removing its stack');
+    sh('bash', ['scripts/stack.sh', 'destroy']);
+  }
+}
+
+async function run(started: number): Promise<void> {
+  sh('bash', ['scripts/stack.sh', 'up']);
+  const env = readStackEnv(path.join(STACK_DIR, 'stack.env'));
   const db = new pg.Client({ connectionString: env.DATABASE_URL });
   await db.connect();
 
-  // The benchmark user: 10,000 todos, a token kept between runs, a public slug.
-  const tokenFile = path.join(STACK_DIR, 'bench.token');
-  let token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '';
-  const seedArgs = ['--no-install', 'tsx', 'app/cli/seed.ts', '--email', EMAIL, '--todos', '10000'];
-  if (!token || (await api(token, 'GET', '/api/me')).status !== 200) seedArgs.push('--token', 'bench');
-  const printed = sh('npx', seedArgs, { DATABASE_URL: env.DATABASE_URL! }).trim();
-  if (printed) writeFileSync(tokenFile, (token = printed), { mode: 0o600 });
-  await api(token, 'PATCH', '/api/me', { public_slug: SLUG });
-  // Earlier runs' creates would make the list longer than 10,000.
-  await db.query(`DELETE FROM todos WHERE user_id = (SELECT id FROM users WHERE email = $1) AND content NOT LIKE 'Seeded todo #%'`, [EMAIL]);
-  await db.query('ANALYZE todos');
+  // The benchmark user: 10,000 todos, an API token, a public slug, and a
+  // password nobody else knows (the stack goes away with the run).
+  const password = randomBytes(18).toString('base64url');
+  const token = sh('npx', ['--no-install', 'tsx', 'app/cli/seed.ts', '--email', EMAIL, '--todos', '10000',
+    `--password=${password}`, '--token', 'bench'], { DATABASE_URL: env.DATABASE_URL! }).trim();
+  const slug = await fetch(`${BASE}/api/me`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ public_slug: SLUG }),
+  });
+  if (slug.status !== 200) throw new Error(`bench: could not publish the list: ${slug.status}`);
   const { rows: [deep] } = await db.query<{ created_at: Date; id: string }>(
     `SELECT created_at, id FROM todos WHERE user_id = (SELECT id FROM users WHERE email = $1)
       ORDER BY created_at DESC, id DESC OFFSET 8999 LIMIT 1`, [EMAIL]);
   const deepCursor = encodeCursor({ createdAt: deep!.created_at, id: deep!.id });
 
   // F: the exact bytes of case A's body, as a static file nginx serves.
-  const bodyA = (await api(token, 'GET', '/api/todos')).text;
+  const bodyA = await (await fetch(`${BASE}/api/todos`, { headers: { authorization: `Bearer ${token}` } })).text();
   const ceilingDir = path.join(ROOT, 'dist', 'web', '_bench');
   mkdirSync(ceilingDir, { recursive: true });
   writeFileSync(path.join(ceilingDir, 'a.json'), bodyA);
 
   const auth = [`Authorization: Bearer ${token}`];
+  // A browser's first page: the session cookie goes past nginx's caches to the app.
+  const login = await fetch(`${BASE}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: EMAIL, password }),
+  });
+  if (login.status !== 201) throw new Error(`bench log-in failed: ${login.status}`);
+  const cookie = [`Cookie: ${(login.headers.get('set-cookie') ?? '').split(';')[0]}`];
   const runId = String(Date.now());
   const cases: Array<{ id: string; name: string; options: WrkOptions }> = [];
   const add = (id: string, name: string, options: Omit<WrkOptions, 'seconds'>) => cases.push({ id, name, options: { ...options, seconds: SECONDS } });
@@ -81,6 +101,7 @@ async function main(): Promise<void> {
     add('B-json', `public JSON via edge cache, ${c} conns`, { url: `${BASE}/api/public/${SLUG}/todos`, connections: c });
     add('B-html', `public HTML via edge cache, ${c} conns`, { url: `${BASE}/u/${SLUG}`, connections: c });
   }
+  add('A-cookie', 'cached first page, session cookie, 100 conns', { url: `${BASE}/api/todos`, connections: 100, headers: cookie });
   add('C-1', 'uncached page 1, 100 conns', { url: `${BASE}/api/todos?start=0`, connections: 100, headers: auth });
   add('C-9000', 'page 9,000 deep by cursor, 100 conns', { url: `${BASE}/api/todos?cursor=${deepCursor}`, connections: 100, headers: auth });
   add('D', 'create, 100 conns', { url: BASE, connections: 100, script: path.join(__dirname, 'create.lua'), env: { TOKEN: token, RUN_ID: runId } });

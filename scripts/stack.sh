@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# stack.sh up | down: the whole service — private PostgreSQL and Redis, the
+# stack.sh up | down | destroy: the whole service — private PostgreSQL and Redis, the
 # API as PM2 cluster workers, nginx in front. `npm start` and `npm stop` call
 # it with the run settings; the tests call it with their own ports and folder.
 #
@@ -23,6 +23,19 @@ export TODO_STACK_ENV=$ENV_FILE LOG_DIR STATIC_ROOT HTTP_PORT HTTPS_PORT APP_POR
 
 pm2() { npx --no-install pm2 "$@"; }
 
+# PM2 runs cluster workers on its daemon's Node.js, not on the app's
+# interpreter setting: a daemon that another Node.js started (a global pm2,
+# an older checkout) is moved to ours first, its processes with it.
+ensure_pm2_node() {
+  local pidfile=${PM2_HOME:-$HOME/.pm2}/pm2.pid exe theirs
+  [ -f "$pidfile" ] || return 0
+  exe=$(readlink "/proc/$(cat "$pidfile")/exe" 2>/dev/null) || return 0
+  theirs=$("$exe" --version 2>/dev/null) || return 0
+  [ "$theirs" = "$(node --version)" ] && return 0
+  log "PM2's daemon runs Node.js $theirs; restarting it on $(node --version) (pm2 update)"
+  pm2 update >/dev/null
+}
+
 up() {
   ensure_node_modules
   ensure_packages nginx openssl curl
@@ -30,8 +43,8 @@ up() {
   # Settings already chosen by an earlier `up` (or given by the caller) win.
   local saved_db='' saved_redis=''
   if [ -f "$ENV_FILE" ]; then
-    saved_db=$(sed -n 's/^EXTERNAL_DATABASE_URL=//p' "$ENV_FILE")
-    saved_redis=$(sed -n 's/^EXTERNAL_REDIS_URL=//p' "$ENV_FILE")
+    saved_db=$(node scripts/stack-env.js "$ENV_FILE" EXTERNAL_DATABASE_URL)
+    saved_redis=$(node scripts/stack-env.js "$ENV_FILE" EXTERNAL_REDIS_URL)
   fi
   local external_db=${DATABASE_URL:-$saved_db} external_redis=${REDIS_URL:-$saved_redis}
   if [ -n "$external_db" ]; then DATABASE_URL=$external_db; else
@@ -68,6 +81,7 @@ ENV
   DATABASE_URL=$DATABASE_URL npx --no-install tsx app/cli/migrate.ts up >&2
   log "building"
   npm run --silent build >/dev/null
+  ensure_pm2_node
   # Starts the apps, or reloads them one worker at a time if they run.
   pm2 startOrReload ecosystem.config.js --update-env >/dev/null
   render_nginx "$STACK_DIR"
@@ -88,8 +102,16 @@ down() {
   log "stopped"
 }
 
+# destroy: down, then remove the stack's folder and data (the benchmark's
+# throw-away stack).
+destroy() {
+  down
+  rm -rf "$(pg_datadir "$STACK_DIR/pg")" "$STACK_DIR"
+}
+
 case ${1:-} in
   up) up ;;
   down) down ;;
-  *) die "usage: stack.sh up|down" ;;
+  destroy) destroy ;;
+  *) die "usage: stack.sh up|down|destroy" ;;
 esac

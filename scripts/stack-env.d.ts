@@ -1,0 +1,1 @@
+export function readStackEnv(file: string): Record<string, string>;
