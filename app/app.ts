@@ -33,7 +33,7 @@ export function buildApp(deps: Deps): express.Express {
   app.set('trust proxy', deps.config.trustProxyHops);
   app.set('query parser', 'simple');
 
-  app.use(httpLogger(deps.log));
+  app.use(httpLogger(app, deps.log));
   // While draining, every response asks the client (nginx) to drop the socket.
   app.use((_req, res, next) => {
     if (deps.lifecycle.shuttingDown) res.set('Connection', 'close');
