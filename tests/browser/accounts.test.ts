@@ -27,6 +27,8 @@ describe('browser: signing up, logging in and out', () => {
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByLabel('New todo').waitFor();
     assert.equal(await page.locator('.who strong').textContent(), email);
+    // The form shows before the first page has arrived: wait for the list.
+    await page.locator('.empty', { hasText: 'No todos' }).waitFor();
     assert.equal(await page.locator('.empty').textContent(), 'No todos yet. Add one above.');
     const cookies = await context.cookies(base);
     assert.ok(cookies.some((c) => c.name === 'sid' && c.httpOnly), 'the session is an HttpOnly sid cookie');
