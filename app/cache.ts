@@ -68,7 +68,10 @@ export const lockKey = (ns: string, field: string) => `cache:lock:${ns}:${field}
 export const valueField = (field: string) => `f:${field}`;
 
 export class Cache {
-  constructor(private readonly breaker: RedisBreaker, private readonly options: CacheOptions) {}
+  constructor(
+    private readonly breaker: RedisBreaker,
+    private readonly options: CacheOptions,
+  ) {}
 
   /**
    * The cached value for (ns, field), or `load`'s. `load` returns undefined
@@ -119,15 +122,26 @@ export class Cache {
     const epoch = stamps[0]?.epoch;
     if (epoch === undefined || stamps.some((s) => s.epoch !== epoch)) return false;
     const done = await this.breaker.run('cache', (r) =>
-      r.eval(RECORD_IF_CURRENT, 2 + stamps.length, EPOCH_KEY, setKey, ...stamps.map((s) => hashKey(s.ns)),
-        epoch, member, ttlMs, ...stamps.map((s) => s.version)));
+      r.eval(
+        RECORD_IF_CURRENT,
+        2 + stamps.length,
+        EPOCH_KEY,
+        setKey,
+        ...stamps.map((s) => hashKey(s.ns)),
+        epoch,
+        member,
+        ttlMs,
+        ...stamps.map((s) => s.version),
+      ),
+    );
     return done === undefined ? undefined : done === 1;
   }
 
   /** Kills every value in the namespace; resolves once Redis has it (or it is noted as missed). */
   async invalidate(ns: string): Promise<boolean> {
     const done = await this.breaker.run('cache', (r) =>
-      r.eval(INVALIDATE, 1, hashKey(ns), randomBytes(12).toString('base64url'), this.options.hardTtlMs));
+      r.eval(INVALIDATE, 1, hashKey(ns), randomBytes(12).toString('base64url'), this.options.hardTtlMs),
+    );
     if (done === undefined) this.breaker.noteMissedInvalidation();
     return done !== undefined;
   }
@@ -152,6 +166,7 @@ export class Cache {
     const soft = Math.round(softTtlMs * (1 - jitter + Math.random() * 2 * jitter));
     const entry: Entry<T> = { value, epoch, version, freshUntil: Date.now() + soft };
     await this.breaker.run('cache', (r) =>
-      r.eval(STORE, 2, hashKey(ns), EPOCH_KEY, version, epoch, valueField(field), JSON.stringify(entry), hardTtlMs));
+      r.eval(STORE, 2, hashKey(ns), EPOCH_KEY, version, epoch, valueField(field), JSON.stringify(entry), hardTtlMs),
+    );
   }
 }

@@ -114,6 +114,8 @@ export function checkRuntime(version: string, engines: string): void {
   const min = /^>=(\d+)/.exec(engines)?.[1];
   if (min === undefined) throw new ConfigError(`package.json engines.node must read ">=N", not "${engines}"`);
   if (Number(/^v(\d+)\./.exec(version)?.[1]) < Number(min)) {
-    throw new ConfigError(`Node.js ${version} is too old: this project needs ${engines} (npm start runs the one it installs in node_modules)`);
+    throw new ConfigError(
+      `Node.js ${version} is too old: this project needs ${engines} (npm start runs the one it installs in node_modules)`,
+    );
   }
 }

@@ -17,21 +17,25 @@ export function createPurge(baseUrl: string, log: Logger): Purge {
 
   // node:http sends the path byte for byte; fetch would re-encode the query
   // and miss nginx's key.
-  const send = (path: string) => new Promise<number>((resolve, reject) => {
-    const req = http.get({
-      host: base.hostname,
-      port: base.port,
-      path: `${base.pathname}${path}`,
-      agent,
-      timeout: TIMEOUT_MS,
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
+  const send = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.get(
+        {
+          host: base.hostname,
+          port: base.port,
+          path: `${base.pathname}${path}`,
+          agent,
+          timeout: TIMEOUT_MS,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-  });
 
   return async (path) => {
     try {

@@ -70,7 +70,10 @@ type EdgeDeps = { config: Config; log: Logger; cache: Cache; breaker: RedisBreak
 export class Edge {
   private readonly privateTtl: number;
 
-  constructor(private readonly deps: EdgeDeps, private readonly purge: Purge | undefined) {
+  constructor(
+    private readonly deps: EdgeDeps,
+    private readonly purge: Purge | undefined,
+  ) {
     this.privateTtl = purge ? deps.config.edgePrivateTtlSeconds : 0;
   }
 
@@ -153,7 +156,7 @@ export class Edge {
       return (await tokenDigests()).map((d) => ({ credential: d.toString('hex'), query: '' }));
     } catch (err) {
       // The write itself is done; its answer must not turn into an error.
-      this.deps.log.warn({ err: (err as Error).message }, 'edge purge: could not list the user\'s tokens');
+      this.deps.log.warn({ err: (err as Error).message }, "edge purge: could not list the user's tokens");
       return [];
     }
   }

@@ -35,17 +35,14 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (detail: string) =>
-  new AppError({ status: 400, code: 'malformed-request', title: 'Malformed request', detail });
+export const badRequest = (detail: string) => new AppError({ status: 400, code: 'malformed-request', title: 'Malformed request', detail });
 
 export const unauthorized = (detail: string, headers?: Record<string, string>) =>
   new AppError({ status: 401, code: 'unauthenticated', title: 'Authentication required', detail, ...(headers && { headers }) });
 
-export const forbidden = (code: string, detail: string) =>
-  new AppError({ status: 403, code, title: 'Forbidden', detail });
+export const forbidden = (code: string, detail: string) => new AppError({ status: 403, code, title: 'Forbidden', detail });
 
-export const notFound = (detail: string) =>
-  new AppError({ status: 404, code: 'not-found', title: 'Not found', detail });
+export const notFound = (detail: string) => new AppError({ status: 404, code: 'not-found', title: 'Not found', detail });
 
 export const conflict = (code: string, detail: string, errors?: FieldError[]) =>
   new AppError({ status: 409, code, title: 'Conflict', detail, ...(errors && { errors }) });
@@ -66,11 +63,22 @@ export const unavailable = (detail: string, retryAfterSeconds = 5) =>
 // node-postgres and socket errors that mean "the database is not answering
 // right now": the request may succeed if retried.
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
-  '57P01', '57P02', '57P03', // admin/crash shutdown, cannot connect now
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03', // admin/crash shutdown, cannot connect now
   '53300', // too many connections
   '57014', // statement timeout
-  '08000', '08001', '08003', '08004', '08006',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
 ]);
 
 export function isDependencyDown(err: unknown): boolean {
@@ -126,13 +134,15 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 /** Every error leaves as application/problem+json (RFC 9457); 5xx details stay in the log. */
 export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const known = toAppError(err);
-  const problem = known ?? new AppError({
-    status: 500,
-    code: 'internal',
-    title: 'Internal server error',
-    detail: 'Something went wrong on our side; it has been logged.',
-    retryable: true,
-  });
+  const problem =
+    known ??
+    new AppError({
+      status: 500,
+      code: 'internal',
+      title: 'Internal server error',
+      detail: 'Something went wrong on our side; it has been logged.',
+      retryable: true,
+    });
   if (problem.status >= 500) req.log.error({ err }, 'request failed');
   else req.log.debug({ code: problem.code }, problem.message);
 
@@ -143,13 +153,15 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
   res.status(problem.status);
   res.set(problem.headers);
   res.type('application/problem+json; charset=utf-8');
-  res.send(JSON.stringify({
-    type: `/problems/${problem.code}`,
-    title: problem.title,
-    status: problem.status,
-    detail: problem.message,
-    request_id: String(req.id),
-    retryable: problem.retryable,
-    ...(problem.errors && { errors: problem.errors }),
-  }));
+  res.send(
+    JSON.stringify({
+      type: `/problems/${problem.code}`,
+      title: problem.title,
+      status: problem.status,
+      detail: problem.message,
+      request_id: String(req.id),
+      retryable: problem.retryable,
+      ...(problem.errors && { errors: problem.errors }),
+    }),
+  );
 };

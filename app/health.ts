@@ -12,7 +12,10 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
 }
 
 const probe = (work: () => Promise<unknown>) =>
-  withTimeout(work()).then(() => 'up' as const, () => 'down' as const);
+  withTimeout(work()).then(
+    () => 'up' as const,
+    () => 'down' as const,
+  );
 
 export function healthRouter(deps: Deps): Router {
   const router = Router();
@@ -25,10 +28,7 @@ export function healthRouter(deps: Deps): Router {
 
   // Readiness: safe to route traffic here.
   router.get('/health/ready', async (_req, res) => {
-    const [postgres, redis] = await Promise.all([
-      probe(() => deps.db.query('SELECT 1')),
-      probe(() => deps.redis.ping()),
-    ]);
+    const [postgres, redis] = await Promise.all([probe(() => deps.db.query('SELECT 1')), probe(() => deps.redis.ping())]);
     const shuttingDown = deps.lifecycle.shuttingDown;
     const ok = !shuttingDown && postgres === 'up' && redis === 'up';
     res.set('Cache-Control', 'no-store');

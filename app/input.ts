@@ -50,10 +50,14 @@ function describe(schema: z.ZodType, path: PropertyKey[]): string | undefined {
 
 function fallbackExpected(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
-    case 'invalid_type': return issue.expected;
-    case 'too_small': return `at least ${String(issue.minimum)}`;
-    case 'too_big': return `at most ${String(issue.maximum)}`;
-    default: return 'a valid value';
+    case 'invalid_type':
+      return issue.expected;
+    case 'too_small':
+      return `at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `at most ${String(issue.maximum)}`;
+    default:
+      return 'a valid value';
   }
 }
 
@@ -74,7 +78,8 @@ export function formValues(req: Request, body: unknown, fields: { booleans?: str
 
 /** A string that PostgreSQL can store as text and that round-trips byte-exact. */
 export const text = () =>
-  z.string()
+  z
+    .string()
     .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters')
     .refine((s) => s.isWellFormed(), 'must be well-formed Unicode (no lone surrogates)');
 

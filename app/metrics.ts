@@ -42,7 +42,9 @@ export function createMetrics(): Metrics {
     help: 'Worker processes whose metrics are in this scrape',
     registers: [registry],
     aggregator: 'sum',
-    collect() { this.set(1); },
+    collect() {
+      this.set(1);
+    },
   });
 
   const startPublishing = (redis: Redis, log: Logger) => {
@@ -70,7 +72,8 @@ export function timeRequests(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const end = metrics.requestDuration.startTimer();
     res.once('finish', () => {
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      const path = (req.route as { path?: unknown } | undefined)?.path;
+      const route = typeof path === 'string' ? `${req.baseUrl}${path}` : 'unmatched';
       end({ method: req.method, route, status: String(res.statusCode) });
     });
     next();
@@ -96,7 +99,10 @@ export function metricsRouter(metrics: Metrics, redis: Redis): Router {
       // Without Redis this scrape shows this worker alone; the gauge says so.
     }
     const merged = AggregatorRegistry.aggregate([own, ...others]);
-    res.set('Cache-Control', 'no-store').type(merged.contentType).send(await merged.metrics());
+    res
+      .set('Cache-Control', 'no-store')
+      .type(merged.contentType)
+      .send(await merged.metrics());
   });
   return router;
 }

@@ -13,18 +13,20 @@ type Migration = { version: number; name: string; up: string; down: string };
 export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
   const files = await readdir(dir);
   const ups = files.filter((f) => /^\d+_[\w-]+\.up\.sql$/.test(f)).sort();
-  return Promise.all(ups.map(async (file) => {
-    const base = file.replace(/\.up\.sql$/, '');
-    const version = Number(base.split('_')[0]);
-    const down = `${base}.down.sql`;
-    if (!files.includes(down)) throw new Error(`migration ${file} has no ${down}`);
-    return {
-      version,
-      name: base,
-      up: await readFile(path.join(dir, file), 'utf8'),
-      down: await readFile(path.join(dir, down), 'utf8'),
-    };
-  }));
+  return Promise.all(
+    ups.map(async (file) => {
+      const base = file.replace(/\.up\.sql$/, '');
+      const version = Number(base.split('_')[0]);
+      const down = `${base}.down.sql`;
+      if (!files.includes(down)) throw new Error(`migration ${file} has no ${down}`);
+      return {
+        version,
+        name: base,
+        up: await readFile(path.join(dir, file), 'utf8'),
+        down: await readFile(path.join(dir, down), 'utf8'),
+      };
+    }),
+  );
 }
 
 async function withLock<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -75,7 +77,10 @@ export async function migrateDown(pool: Pool, steps: number, dir?: string): Prom
   const migrations = await loadMigrations(dir);
   return withLock(pool, async (client) => {
     const done = await applied(client);
-    const toUndo = migrations.filter((m) => done.has(m.version)).reverse().slice(0, steps);
+    const toUndo = migrations
+      .filter((m) => done.has(m.version))
+      .reverse()
+      .slice(0, steps);
     for (const m of toUndo) {
       await client.query('BEGIN');
       try {

@@ -32,11 +32,13 @@ function redisStore(deps: Deps, prefix: string): RedisStore {
     prefix,
     sendCommand: async (command: string, ...args: string[]) => {
       let noScript: Error | undefined;
-      const reply = await deps.breaker.run('rate_limit', (redis) => redis.call(command, ...args).catch((err: Error) => {
-        if (!/^NOSCRIPT/.test(err.message)) throw err;
-        noScript = err;
-        return null;
-      }));
+      const reply = await deps.breaker.run('rate_limit', (redis) =>
+        redis.call(command, ...args).catch((err: Error) => {
+          if (!/^NOSCRIPT/.test(err.message)) throw err;
+          noScript = err;
+          return null;
+        }),
+      );
       if (noScript) throw noScript;
       if (reply === undefined) throw new Error('redis unavailable');
       return reply as RedisReply;
@@ -54,7 +56,12 @@ function limiter(deps: Deps, name: Parameters<typeof limitKeyPrefix>[0], options
     store,
     logger: { warn: (...args) => deps.log.warn({ args }, 'rate limiter'), error: () => undefined },
     handler: (_req, res, next) => {
-      next(tooMany(`Too many requests; retry in ${String(res.getHeader('Retry-After') ?? 'a few')} seconds.`, res.getHeader('Retry-After')?.toString()));
+      next(
+        tooMany(
+          `Too many requests; retry in ${String(res.getHeader('Retry-After') ?? 'a few')} seconds.`,
+          res.getHeader('Retry-After')?.toString(),
+        ),
+      );
     },
     ...options,
   });

@@ -48,7 +48,7 @@ export function cpuShare(before: Snapshot, after: Snapshot): Record<Kind, number
   const share: Record<Kind, number> = { wrk: 0, nginx: 0, node: 0, postgres: 0, redis: 0 };
   for (const [pid, { kind, ticks: t }] of after.byPid) {
     const start = before.byPid.get(pid)?.ticks ?? 0;
-    share[kind] += (t - start) / TICKS_PER_SECOND / seconds * 100;
+    share[kind] += ((t - start) / TICKS_PER_SECOND / seconds) * 100;
   }
   for (const k of Object.keys(share) as Kind[]) share[k] = Math.round(share[k]);
   return share;

@@ -64,17 +64,24 @@ async function run(started: number): Promise<void> {
   // The benchmark user: 10,000 todos, an API token, a public slug, and a
   // password nobody else knows (the stack goes away with the run).
   const password = randomBytes(18).toString('base64url');
-  const token = sh('npx', ['--no-install', 'tsx', 'app/cli/seed.ts', '--email', EMAIL, '--todos', '10000',
-    `--password=${password}`, '--token', 'bench'], { DATABASE_URL: env.DATABASE_URL! }).trim();
+  const token = sh(
+    'npx',
+    ['--no-install', 'tsx', 'app/cli/seed.ts', '--email', EMAIL, '--todos', '10000', `--password=${password}`, '--token', 'bench'],
+    { DATABASE_URL: env.DATABASE_URL! },
+  ).trim();
   const slug = await fetch(`${BASE}/api/me`, {
     method: 'PATCH',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ public_slug: SLUG }),
   });
   if (slug.status !== 200) throw new Error(`bench: could not publish the list: ${slug.status}`);
-  const { rows: [deep] } = await db.query<{ created_at: Date; id: string }>(
+  const {
+    rows: [deep],
+  } = await db.query<{ created_at: Date; id: string }>(
     `SELECT created_at, id FROM todos WHERE user_id = (SELECT id FROM users WHERE email = $1)
-      ORDER BY created_at DESC, id DESC OFFSET 8999 LIMIT 1`, [EMAIL]);
+      ORDER BY created_at DESC, id DESC OFFSET 8999 LIMIT 1`,
+    [EMAIL],
+  );
   const deepCursor = encodeCursor({ createdAt: deep!.created_at, id: deep!.id });
 
   // F: the exact bytes of case A's body, as a static file nginx serves.
@@ -94,7 +101,8 @@ async function run(started: number): Promise<void> {
   const cookie = [`Cookie: ${(login.headers.get('set-cookie') ?? '').split(';')[0]}`];
   const runId = String(Date.now());
   const cases: Array<{ id: string; name: string; options: WrkOptions }> = [];
-  const add = (id: string, name: string, options: Omit<WrkOptions, 'seconds'>) => cases.push({ id, name, options: { ...options, seconds: SECONDS } });
+  const add = (id: string, name: string, options: Omit<WrkOptions, 'seconds'>) =>
+    cases.push({ id, name, options: { ...options, seconds: SECONDS } });
   for (const c of [100, 1000]) {
     add('F', `ceiling: nginx static file, ${c} conns`, { url: `${BASE}/_bench/a.json`, connections: c });
     add('A', `cached first page, bearer, ${c} conns`, { url: `${BASE}/api/todos`, connections: c, headers: auth });
@@ -104,8 +112,18 @@ async function run(started: number): Promise<void> {
   add('A-cookie', 'cached first page, session cookie, 100 conns', { url: `${BASE}/api/todos`, connections: 100, headers: cookie });
   add('C-1', 'uncached page 1, 100 conns', { url: `${BASE}/api/todos?start=0`, connections: 100, headers: auth });
   add('C-9000', 'page 9,000 deep by cursor, 100 conns', { url: `${BASE}/api/todos?cursor=${deepCursor}`, connections: 100, headers: auth });
-  add('D', 'create, 100 conns', { url: BASE, connections: 100, script: path.join(__dirname, 'create.lua'), env: { TOKEN: token, RUN_ID: runId } });
-  add('E', 'mixed 90% read / 10% write, 100 conns', { url: BASE, connections: 100, script: path.join(__dirname, 'mixed.lua'), env: { TOKEN: token } });
+  add('D', 'create, 100 conns', {
+    url: BASE,
+    connections: 100,
+    script: path.join(__dirname, 'create.lua'),
+    env: { TOKEN: token, RUN_ID: runId },
+  });
+  add('E', 'mixed 90% read / 10% write, 100 conns', {
+    url: BASE,
+    connections: 100,
+    script: path.join(__dirname, 'mixed.lua'),
+    env: { TOKEN: token },
+  });
 
   const results: CaseResult[] = [];
   for (const c of cases) {
@@ -119,7 +137,9 @@ async function run(started: number): Promise<void> {
     const run = await running;
     const result: CaseResult = { id: c.id, name: c.name, connections: c.options.connections, ...run, cpu };
     if (c.id === 'D') {
-      const { rows: [n] } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM todos WHERE content LIKE $1', [`bench-${runId}-%`]);
+      const {
+        rows: [n],
+      } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM todos WHERE content LIKE $1', [`bench-${runId}-%`]);
       result.verified = { acknowledged: run.extra.acked ?? NaN, inDatabase: n!.n };
     }
     console.error(`bench: ${c.id} ${c.name}: ${Math.round(run.rps)} req/s, p99 ${run.p99.toFixed(2)} ms`);
@@ -127,12 +147,18 @@ async function run(started: number): Promise<void> {
   }
 
   const rss = (JSON.parse(sh('npx', ['--no-install', 'pm2', 'jlist'])) as Array<{ name: string; pid: number; monit: { memory: number } }>)
-    .filter((p) => p.name === 'todo-api').map((p) => Math.round(p.monit.memory / 2 ** 20));
+    .filter((p) => p.name === 'todo-api')
+    .map((p) => Math.round(p.monit.memory / 2 ** 20));
   rmSync(ceilingDir, { recursive: true, force: true });
   await db.end();
 
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  const { markdown, json } = report(results, { machine, rssMb: rss, seconds: SECONDS, totalSeconds: Math.round((Date.now() - started) / 1000) });
+  const { markdown, json } = report(results, {
+    machine,
+    rssMb: rss,
+    seconds: SECONDS,
+    totalSeconds: Math.round((Date.now() - started) / 1000),
+  });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
   for (const name of [stamp, 'latest']) {

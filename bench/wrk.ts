@@ -62,8 +62,12 @@ export function wrk(o: WrkOptions): Promise<WrkRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { env: { ...process.env, ...o.env } });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       const run = parse(out);

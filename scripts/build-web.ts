@@ -29,20 +29,21 @@ async function main(): Promise<void> {
     const base = path.basename(meta.entryPoint).replace(/\.ts$/, '.js');
     names[base] = `/assets/${path.basename(file)}`;
   }
-  const html = (await readFile(path.join(src, 'index.html'), 'utf8'))
-    .replace(/\{\{([\w.]+)\}\}/g, (_, name: string) => {
-      const hashed = names[name];
-      if (!hashed) throw new Error(`index.html names ${name}, which the build did not produce`);
-      return hashed;
-    });
+  const html = (await readFile(path.join(src, 'index.html'), 'utf8')).replace(/\{\{([\w.]+)\}\}/g, (_, name: string) => {
+    const hashed = names[name];
+    if (!hashed) throw new Error(`index.html names ${name}, which the build did not produce`);
+    return hashed;
+  });
   await writeFile(path.join(out, 'index.html'), html);
   // The server-rendered public pages link this one by a stable name.
   await copyFile(path.join(src, 'public.css'), path.join(out, 'public.css'));
   // The size a browser downloads (nginx gzips), kept in sight on every build.
-  const sizes = await Promise.all(Object.values(names).map(async (name) => {
-    const bytes = await readFile(path.join(out, name));
-    return `${name} ${(bytes.length / 1024).toFixed(1)} KiB (${(gzipSync(bytes, { level: 9 }).length / 1024).toFixed(1)} KiB gzipped)`;
-  }));
+  const sizes = await Promise.all(
+    Object.values(names).map(async (name) => {
+      const bytes = await readFile(path.join(out, name));
+      return `${name} ${(bytes.length / 1024).toFixed(1)} KiB (${(gzipSync(bytes, { level: 9 }).length / 1024).toFixed(1)} KiB gzipped)`;
+    }),
+  );
   console.log(`web: ${sizes.join(', ')}`);
 }
 

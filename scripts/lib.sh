@@ -35,7 +35,7 @@ apt_install() {
   [ $rc = 0 ] || die "apt-get install $* failed"
 }
 
-pg_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+pg_bindir() { printf '%s\n' /usr/lib/postgresql/*/bin | grep -v '\*' | sort -V | tail -n 1; }
 
 # ensure_packages postgres redis nginx chromium wrk: installs the ones missing.
 ensure_packages() {
@@ -53,6 +53,7 @@ ensure_packages() {
       wrk) command -v wrk >/dev/null || want+=(wrk) ;;
       openssl) command -v openssl >/dev/null || want+=(openssl) ;;
       curl) command -v curl >/dev/null || want+=(curl ca-certificates) ;;
+      shellcheck) command -v shellcheck >/dev/null || want+=(shellcheck) ;;
     esac
   done
   [ ${#want[@]} = 0 ] || apt_install "${want[@]}"
@@ -163,8 +164,8 @@ start_redis() {
     redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
       --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' "${persist[@]}" \
       --maxmemory 512mb --maxmemory-policy noeviction >/dev/null || die "Redis did not start: see $dir/redis.log"
-    local i
-    for i in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    local _
+    for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   fi
   echo "redis://127.0.0.1:$port"
 }
@@ -251,13 +252,13 @@ stop_nginx() {
   pid=$(cat "$run/nginx.pid")
   log "stopping nginx"
   nginx -c "$run/nginx/nginx.conf" -p "$run" -s quit 2>/dev/null || kill "$pid" 2>/dev/null || true
-  local i; for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  local _; for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 }
 
 # wait_http URL SECONDS: until URL answers 200.
 wait_http() {
-  local i
-  for i in $(seq $(( $2 * 10 ))); do
+  local _
+  for _ in $(seq $(( $2 * 10 ))); do
     curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
     sleep 0.1
   done

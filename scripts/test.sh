@@ -11,7 +11,7 @@ cd "$ROOT"
 TEST_DATA=${TEST_DATA_DIR:-$ROOT/.data/test}
 PG_PORT=${TEST_PG_PORT:-54339}
 REDIS_PORT=${TEST_REDIS_PORT:-63809}
-started_pg= started_redis= started_stack=
+started_pg='' started_redis='' started_stack=''
 
 # The test stack: same scripts as `npm start`, other ports and folders, so
 # tests can run while the real stack is up.
@@ -33,11 +33,13 @@ trap 'exit 130' INT TERM
 
 mapfile -t files < <(find "${@:-tests}" -name '*.test.ts' | sort)
 [ ${#files[@]} -gt 0 ] || die "no test files under: ${*:-tests}"
-needs_stack= needs_browser=
+needs_stack='' needs_browser=''
 printf '%s\n' "${files[@]}" | grep -qE '^tests/(stack|browser)/' && needs_stack=1
 printf '%s\n' "${files[@]}" | grep -q '^tests/browser/' && needs_browser=1
 
 ensure_node_modules
+# Static checks first (types, lint, format, shell, nginx -t): a finding fails the run.
+bash "$ROOT/scripts/lint.sh"
 if [ -z "${DATABASE_URL:-}" ]; then
   ensure_packages postgres
   stop_postgres "$TEST_DATA/pg"
@@ -58,8 +60,6 @@ export DATABASE_URL REDIS_URL NODE_ENV=test LOG_LEVEL=${LOG_LEVEL:-silent}
 # tests turn the limits on for themselves.
 export RATE_LIMIT_PER_MINUTE=${RATE_LIMIT_PER_MINUTE:-0} LOGIN_LIMIT_PER_IP=${LOGIN_LIMIT_PER_IP:-1000000}
 
-log "type-checking"
-npx --no-install tsc --noEmit -p tests
 log "migrating the test database"
 npx --no-install tsx app/cli/migrate.ts up >&2
 

@@ -12,8 +12,10 @@ describe('start-up checks', () => {
   it('when a worker starts on a Node.js older than package.json asks for, then it refuses with a message naming both', async () => {
     const { engines } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
     assert.equal(engines.node, '>=24');
-    assert.throws(() => checkRuntime('v20.20.2', engines.node), (err: Error) =>
-      err instanceof ConfigError && err.message.includes('v20.20.2') && err.message.includes('>=24'));
+    assert.throws(
+      () => checkRuntime('v20.20.2', engines.node),
+      (err: Error) => err instanceof ConfigError && err.message.includes('v20.20.2') && err.message.includes('>=24'),
+    );
     assert.throws(() => checkRuntime('v23.11.0', engines.node), ConfigError);
     checkRuntime('v24.21.0', engines.node);
     checkRuntime('v26.1.0', engines.node);
@@ -28,7 +30,9 @@ describe('start-up checks', () => {
   });
 
   it('when a setting is malformed, then loading the config fails naming it', () => {
-    assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x', REDIS_URL: 'redis://127.0.0.1:1' }), (err: Error) =>
-      err instanceof ConfigError && err.message.includes('DATABASE_URL'));
+    assert.throws(
+      () => loadConfig({ DATABASE_URL: 'mysql://x', REDIS_URL: 'redis://127.0.0.1:1' }),
+      (err: Error) => err instanceof ConfigError && err.message.includes('DATABASE_URL'),
+    );
   });
 });

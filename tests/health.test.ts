@@ -26,7 +26,9 @@ function assertUnavailable(res: request.Response): void {
 
 describe('health and readiness', () => {
   let t: TestApp;
-  before(async () => { t = await startApp(); });
+  before(async () => {
+    t = await startApp();
+  });
   after(() => t.close());
 
   it('when the process serves, then GET /health is 200 {"ok":true} and never cached', async () => {
@@ -70,7 +72,16 @@ describe('health and readiness', () => {
 
   it('when the given X-Request-Id is unsafe or too long, then a generated one replaces it', async () => {
     // A raw line break cannot be sent through an HTTP client; see the next test.
-    for (const bad of ['bad id', 'bad\tid', 'x'.repeat(500), 'short', 'id<script>x</script>', 'id"quoted"1', '\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9', '']) {
+    for (const bad of [
+      'bad id',
+      'bad\tid',
+      'x'.repeat(500),
+      'short',
+      'id<script>x</script>',
+      'id"quoted"1',
+      '\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9',
+      '',
+    ]) {
       const res = await t.http().get('/api/me').set('X-Request-Id', bad).expect(401);
       const id = String(res.headers['x-request-id']);
       assert.notEqual(id, bad);
@@ -85,7 +96,11 @@ describe('health and readiness', () => {
     const reply = await new Promise<string>((ok, fail) => {
       let text = '';
       const s = net.connect(port, '127.0.0.1', () => s.end(raw));
-      s.on('data', (d) => { text += String(d); }).on('close', () => ok(text)).on('error', fail);
+      s.on('data', (d) => {
+        text += String(d);
+      })
+        .on('close', () => ok(text))
+        .on('error', fail);
     });
     assert.match(reply, /^HTTP\/1\.1 400 /);
     assert.doesNotMatch(reply, /bad id/);
@@ -93,7 +108,12 @@ describe('health and readiness', () => {
 
   it('when a request is served, then its log lines carry the same request id as the response', async () => {
     const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({ write: (chunk, _enc, done) => { lines.push(JSON.parse(String(chunk))); done(); } });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
     const app = buildApp({ ...t.deps, log: createLogger('info', sink) });
     await request(app).post('/nowhere').set('X-Request-Id', 'trace-me-12345').expect(404);
     assert.ok(lines.length > 0, 'nothing was logged');
@@ -102,11 +122,19 @@ describe('health and readiness', () => {
 
   it('when a read succeeds, then the app writes no line for it (nginx logs every request)', async () => {
     const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({ write: (chunk, _enc, done) => { lines.push(JSON.parse(String(chunk))); done(); } });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
     const app = buildApp({ ...t.deps, log: createLogger('info', sink) });
     await request(app).get('/health').set('X-Request-Id', 'quiet-read-12345').expect(200);
     await request(app).post('/api/todos').set('X-Request-Id', 'loud-write-12345').send({}).expect(401);
-    assert.deepEqual(lines.map((l) => l.request_id), ['loud-write-12345']);
+    assert.deepEqual(
+      lines.map((l) => l.request_id),
+      ['loud-write-12345'],
+    );
   });
 
   it('when the process is shutting down, then readiness is 503 while liveness stays 200', async () => {
@@ -165,7 +193,10 @@ describe('health and readiness', () => {
 
   it('when PostgreSQL accepts connections but never answers, then requests fail fast with 503 instead of hanging', async () => {
     const sockets = new Set<net.Socket>();
-    const silent = net.createServer((s) => { sockets.add(s); s.on('error', () => undefined); });
+    const silent = net.createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    });
     await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
     const port = (silent.address() as net.AddressInfo).port;
     const hung = new pg.Pool({ host: '127.0.0.1', port, user: 'todo', database: 'todo', connectionTimeoutMillis: 300 });

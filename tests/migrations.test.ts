@@ -88,7 +88,10 @@ describe('migrations', () => {
     );
     assert.equal(rows.length, 1, 'todos_user_created_idx is missing');
     assert.match(rows[0]!.indexdef, /ON public\.todos USING btree \(user_id, created_at DESC, id DESC\)/);
-    assert.deepEqual((await applied(pool)).map((r) => r.name), names);
+    assert.deepEqual(
+      (await applied(pool)).map((r) => r.name),
+      names,
+    );
     assert.deepEqual(await migrateUp(pool), [], 'a second run applies nothing');
   });
 
@@ -112,7 +115,10 @@ describe('migrations', () => {
     const pool = (await fresh()).pool();
     await migrateUp(pool);
     assert.deepEqual(await migrateDown(pool, 1), [names.at(-1)]);
-    assert.deepEqual((await applied(pool)).map((r) => r.name), names.slice(0, -1));
+    assert.deepEqual(
+      (await applied(pool)).map((r) => r.name),
+      names.slice(0, -1),
+    );
     assert.ok(!(await tables(pool)).includes('todos'));
     assert.ok((await tables(pool)).includes('users'));
   });
@@ -122,7 +128,10 @@ describe('migrations', () => {
     const [a, b] = await Promise.all([migrateUp(db.pool()), migrateUp(db.pool())]);
     assert.deepEqual([...a, ...b].sort(), [...names].sort(), 'each migration is reported by exactly one runner');
     const rows = await applied(db.pool());
-    assert.deepEqual(rows.map((r) => r.name), names);
+    assert.deepEqual(
+      rows.map((r) => r.name),
+      names,
+    );
     assert.equal(new Set(rows.map((r) => r.version)).size, rows.length);
     assert.deepEqual(await tables(db.pool()), [...APP_TABLES, 'schema_migrations'].sort());
   });

@@ -16,7 +16,9 @@ describe('npm run seed', () => {
   let token: string;
   const email = uniqueEmail('seed');
 
-  before(async () => { t = await startApp(); });
+  before(async () => {
+    t = await startApp();
+  });
   after(() => t.close());
 
   async function seed(...args: string[]): Promise<{ stdout: string; stderr: string; ms: number }> {
@@ -38,7 +40,10 @@ describe('npm run seed', () => {
   }
 
   const page = async (query = '') =>
-    (await t.http().get(`/api/todos${query}`).set('Authorization', `Bearer ${token}`).expect(200)).body as { data: Todo[]; next_cursor: string | null };
+    (await t.http().get(`/api/todos${query}`).set('Authorization', `Bearer ${token}`).expect(200)).body as {
+      data: Todo[];
+      next_cursor: string | null;
+    };
 
   it('when 10,000 todos are seeded with a token, then it takes seconds and the token reads the newest page', async (tc) => {
     const { stdout, stderr, ms } = await seed('--todos', '10000', '--token', 'bench');
@@ -52,17 +57,33 @@ describe('npm run seed', () => {
     const first = await page();
     assert.equal(first.data.length, 10);
     assert.equal(typeof first.next_cursor, 'string');
-    assert.deepEqual(first.data.map((x) => x.content), Array.from({ length: 10 }, (_, i) => `Seeded todo #${i + 1}`));
+    assert.deepEqual(
+      first.data.map((x) => x.content),
+      Array.from({ length: 10 }, (_, i) => `Seeded todo #${i + 1}`),
+    );
     const times = first.data.map((x) => Date.parse(x.created_at));
-    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+      'newest first',
+    );
     // Every third seeded todo is finished, so filters have work to do.
-    assert.deepEqual(first.data.map((x) => x.is_finished), first.data.map((_, i) => (i + 1) % 3 === 0));
+    assert.deepEqual(
+      first.data.map((x) => x.is_finished),
+      first.data.map((_, i) => (i + 1) % 3 === 0),
+    );
     for (const x of first.data) assert.equal(x.finished_at, x.is_finished ? x.created_at : null);
 
     const second = await page(`?cursor=${first.next_cursor}`);
-    assert.deepEqual(second.data.map((x) => x.content), Array.from({ length: 10 }, (_, i) => `Seeded todo #${i + 11}`));
+    assert.deepEqual(
+      second.data.map((x) => x.content),
+      Array.from({ length: 10 }, (_, i) => `Seeded todo #${i + 11}`),
+    );
     const tokens = await t.http().get('/api/tokens').set('Authorization', `Bearer ${token}`).expect(200);
-    assert.deepEqual(tokens.body.data.map((x: { name: string }) => x.name), ['bench']);
+    assert.deepEqual(
+      tokens.body.data.map((x: { name: string }) => x.name),
+      ['bench'],
+    );
   });
 
   it('when seeded again with the same count, then nothing is added', async () => {
@@ -80,7 +101,10 @@ describe('npm run seed', () => {
     // The new todos are older than every existing one: the first page is unchanged.
     assert.equal((await page()).data[0]!.content, 'Seeded todo #1');
     const deep = await page('?start=10000&limit=100');
-    assert.deepEqual(deep.data.map((x) => x.content), Array.from({ length: 100 }, (_, i) => `Seeded todo #${i + 10_001}`));
+    assert.deepEqual(
+      deep.data.map((x) => x.content),
+      Array.from({ length: 100 }, (_, i) => `Seeded todo #${i + 10_001}`),
+    );
     const { rows } = await t.deps.db.query<{ content: string }>(
       `SELECT content FROM todos JOIN users u ON u.id = todos.user_id WHERE lower(u.email) = lower($1)
         ORDER BY todos.created_at, todos.id LIMIT 1`,

@@ -33,8 +33,7 @@ type TokenInfo = { userId: string; tokenId: string };
 
 export const authCacheKey = (secretDigest: Buffer) => `auth:${secretDigest.toString('base64url')}`;
 
-const badToken = (detail: string) =>
-  unauthorized(detail, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+const badToken = (detail: string) => unauthorized(detail, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 
 // Last use of a token is recorded at most once a minute per worker.
 const lastTouched = new Map<string, number>();
@@ -113,7 +112,7 @@ export const requireUser: RequestHandler = (req, _res, next) => {
   }
   if (auth.kind === 'session' && !isSafeMethod(req.method)) {
     const sent = req.get('X-CSRF-Token');
-    if (!sent) throw forbidden('csrf-missing', 'Send the session\'s CSRF token in the X-CSRF-Token header.');
+    if (!sent) throw forbidden('csrf-missing', "Send the session's CSRF token in the X-CSRF-Token header.");
     if (!sameSecret(sent, auth.csrfToken)) throw forbidden('csrf-mismatch', 'The X-CSRF-Token header does not match this session.');
   }
   next();

@@ -13,10 +13,10 @@ export type TokenRow = { id: string; name: string; created_at: Date; last_used_a
 const USER_COLUMNS = 'u.id, u.email, u.password_hash, u.public_slug, u.created_at';
 
 export async function insertUser(q: Queryable, email: string, passwordHash: string): Promise<UserRow> {
-  const { rows } = await q.query<UserRow>(
-    `INSERT INTO users AS u (email, password_hash) VALUES ($1, $2) RETURNING ${USER_COLUMNS}`,
-    [email, passwordHash],
-  );
+  const { rows } = await q.query<UserRow>(`INSERT INTO users AS u (email, password_hash) VALUES ($1, $2) RETURNING ${USER_COLUMNS}`, [
+    email,
+    passwordHash,
+  ]);
   return rows[0]!;
 }
 
@@ -45,7 +45,10 @@ export async function insertSession(q: Queryable, idHash: Buffer, userId: string
   );
 }
 
-export async function findSession(q: Queryable, idHash: Buffer): Promise<{ user_id: string; csrf_token: string; expires_at: Date } | undefined> {
+export async function findSession(
+  q: Queryable,
+  idHash: Buffer,
+): Promise<{ user_id: string; csrf_token: string; expires_at: Date } | undefined> {
   const { rows } = await q.query<{ user_id: string; csrf_token: string; expires_at: Date }>(
     'SELECT user_id, csrf_token, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > now()',
     [idHash],
@@ -84,10 +87,7 @@ export async function insertToken(q: Queryable, userId: string, name: string, to
 }
 
 export async function findToken(q: Queryable, tokenHash: Buffer): Promise<{ id: string; user_id: string } | undefined> {
-  const { rows } = await q.query<{ id: string; user_id: string }>(
-    'SELECT id, user_id FROM api_tokens WHERE token_hash = $1',
-    [tokenHash],
-  );
+  const { rows } = await q.query<{ id: string; user_id: string }>('SELECT id, user_id FROM api_tokens WHERE token_hash = $1', [tokenHash]);
   return rows[0];
 }
 
@@ -111,10 +111,10 @@ export async function listTokens(q: Queryable, userId: string): Promise<TokenRow
 
 /** Returns the revoked token's hash, so caches keyed by it can be cleared. */
 export async function deleteToken(q: Queryable, userId: string, tokenId: string): Promise<Buffer | undefined> {
-  const { rows } = await q.query<{ token_hash: Buffer }>(
-    'DELETE FROM api_tokens WHERE id = $1 AND user_id = $2 RETURNING token_hash',
-    [tokenId, userId],
-  );
+  const { rows } = await q.query<{ token_hash: Buffer }>('DELETE FROM api_tokens WHERE id = $1 AND user_id = $2 RETURNING token_hash', [
+    tokenId,
+    userId,
+  ]);
   return rows[0]?.token_hash;
 }
 

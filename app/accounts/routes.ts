@@ -11,8 +11,12 @@ export function accountsRouter(deps: Deps): Router {
   const maxAge = deps.config.sessionTtlDays * 24 * 3600 * 1000;
 
   // The same attributes to set and to clear the cookie, or browsers keep it.
-  const cookieOptions = (req: Request): CookieOptions =>
-    ({ httpOnly: true, sameSite: 'lax', secure: deps.config.cookieSecure ?? req.secure, path: '/' });
+  const cookieOptions = (req: Request): CookieOptions => ({
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: deps.config.cookieSecure ?? req.secure,
+    path: '/',
+  });
   const setSessionCookie = (req: Request, res: Response, sid: string) => {
     res.cookie(SESSION_COOKIE, sid, { ...cookieOptions(req), maxAge });
   };

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { codePoints, text } from '../input';
 
-const email = z.string().trim().max(254).pipe(z.email())
-  .describe('an e-mail address, at most 254 characters');
+const email = z.string().trim().max(254).pipe(z.email()).describe('an e-mail address, at most 254 characters');
 
 const password = text()
   .refine((s) => codePoints(s) >= 8 && codePoints(s) <= 200, 'must be 8 to 200 characters long')
@@ -11,7 +10,8 @@ const password = text()
 export const credentialsBody = z.strictObject({ email, password });
 
 export const tokenBody = z.strictObject({
-  name: text().trim()
+  name: text()
+    .trim()
     .refine((s) => codePoints(s) >= 1 && codePoints(s) <= 100, 'must be 1 to 100 characters long')
     .describe('a name of 1 to 100 characters, to recognise the token by'),
 });
@@ -19,6 +19,9 @@ export const tokenBody = z.strictObject({
 export const SLUG = /^[a-z0-9-]{3,40}$/;
 
 export const meBody = z.strictObject({
-  public_slug: z.string().regex(SLUG, 'must be 3 to 40 of a-z, 0-9 and -').nullable()
+  public_slug: z
+    .string()
+    .regex(SLUG, 'must be 3 to 40 of a-z, 0-9 and -')
+    .nullable()
     .describe('3 to 40 characters of a-z, 0-9 and -, or null to unpublish'),
 });

@@ -10,8 +10,12 @@ import { digest, newSecret, TOKEN_PREFIX } from './secrets';
 export type PublicUser = { id: string; email: string; public_slug: string | null; created_at: Date };
 export type NewSession = { sid: string; csrfToken: string };
 
-export const publicUser = (u: queries.UserRow): PublicUser =>
-  ({ id: u.id, email: u.email, public_slug: u.public_slug, created_at: u.created_at });
+export const publicUser = (u: queries.UserRow): PublicUser => ({
+  id: u.id,
+  email: u.email,
+  public_slug: u.public_slug,
+  created_at: u.created_at,
+});
 
 async function startSession(deps: Deps, userId: string): Promise<NewSession> {
   const sid = newSecret();
@@ -73,7 +77,8 @@ export async function revokeToken(deps: Deps, userId: string, tokenId: string): 
   const hash = await transaction(deps.db, async (client) => {
     const deleted = await queries.deleteToken(client, userId, tokenId);
     if (!deleted) throw notFound('There is no such token.');
-    if (!(await deps.cache.invalidate(authCacheKey(deleted)))) throw unavailable('The token cannot be revoked everywhere right now; try again shortly.');
+    if (!(await deps.cache.invalidate(authCacheKey(deleted))))
+      throw unavailable('The token cannot be revoked everywhere right now; try again shortly.');
     return deleted;
   });
   // Again after the commit: a lookup between the first clear and the commit may have cached it.

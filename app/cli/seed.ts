@@ -27,15 +27,18 @@ async function main(): Promise<void> {
     const result = await transaction(pool, async (client) => {
       // Creates the user once; later runs lock the row so two seeds in
       // parallel cannot both top up.
-      await client.query(
-        'INSERT INTO users (email, password_hash) VALUES ($1, $2) ON CONFLICT (lower(email)) DO NOTHING',
-        [values.email, hash],
-      );
-      const { rows: [user] } = await client.query<{ id: string }>(
-        'SELECT id FROM users WHERE lower(email) = lower($1) FOR UPDATE', [values.email],
-      );
-      const { rows: [count] } = await client.query<{ n: number; oldest: Date | null }>(
-        'SELECT count(*)::int AS n, min(created_at) AS oldest FROM todos WHERE user_id = $1', [user!.id],
+      await client.query('INSERT INTO users (email, password_hash) VALUES ($1, $2) ON CONFLICT (lower(email)) DO NOTHING', [
+        values.email,
+        hash,
+      ]);
+      const {
+        rows: [user],
+      } = await client.query<{ id: string }>('SELECT id FROM users WHERE lower(email) = lower($1) FOR UPDATE', [values.email]);
+      const {
+        rows: [count],
+      } = await client.query<{ n: number; oldest: Date | null }>(
+        'SELECT count(*)::int AS n, min(created_at) AS oldest FROM todos WHERE user_id = $1',
+        [user!.id],
       );
       // One set-based INSERT; each new todo is a second older than the last,
       // every third one finished, so paging and filters have real work.
@@ -49,7 +52,11 @@ async function main(): Promise<void> {
       let token: string | undefined;
       if (values.token) {
         token = newSecret(TOKEN_PREFIX);
-        await client.query('INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)', [user!.id, values.token, digest(token)]);
+        await client.query('INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)', [
+          user!.id,
+          values.token,
+          digest(token),
+        ]);
       }
       return { userId: user!.id, added: rowCount ?? 0, total: count!.n + (rowCount ?? 0), token };
     });

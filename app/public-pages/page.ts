@@ -26,9 +26,11 @@ const dateFormat = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeZone
 export function renderList(list: PublicList): string {
   const items = list.data.map((todo) => {
     const state = todo.is_finished ? 'done' : 'open';
-    return `<li class="${state}"><span class="state">${todo.is_finished ? 'Done' : 'Open'}</span> `
-      + `<span class="content">${escapeHtml(todo.content)}</span> `
-      + `<time datetime="${todo.created_at.toISOString()}">${dateFormat.format(todo.created_at)}</time></li>`;
+    return (
+      `<li class="${state}"><span class="state">${todo.is_finished ? 'Done' : 'Open'}</span> ` +
+      `<span class="content">${escapeHtml(todo.content)}</span> ` +
+      `<time datetime="${todo.created_at.toISOString()}">${dateFormat.format(todo.created_at)}</time></li>`
+    );
   });
   const older = list.next_cursor
     ? `<nav><a rel="next" href="/u/${escapeHtml(list.slug)}?cursor=${escapeHtml(list.next_cursor)}">Older todos</a></nav>`

@@ -7,7 +7,9 @@ import { AppError } from '../errors';
 export type StoredResponse = { status: number; body: unknown; location: string | null };
 
 export const requestHash = (method: string, path: string, input: unknown) =>
-  createHash('sha256').update(`${method} ${path}\n${JSON.stringify(input)}`).digest();
+  createHash('sha256')
+    .update(`${method} ${path}\n${JSON.stringify(input)}`)
+    .digest();
 
 /**
  * Runs `create` at most once per (user, key) within 24 h. The key's row is
@@ -53,7 +55,13 @@ export async function once(
         code: 'idempotency-key-reused',
         title: 'Idempotency key reused',
         detail: 'This Idempotency-Key was already used with a different request; use a new key for a new request.',
-        errors: [{ field: 'Idempotency-Key', message: 'was used for a different request body', expected: 'a new key, or the same body as the first request' }],
+        errors: [
+          {
+            field: 'Idempotency-Key',
+            message: 'was used for a different request body',
+            expected: 'a new key, or the same body as the first request',
+          },
+        ],
       });
     }
     return { status: previous.status_code, body: previous.response_body, location: previous.location, replayed: true };

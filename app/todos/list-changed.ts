@@ -21,8 +21,7 @@ export const listNamespace = (userId: string) => `todos:${userId}`;
 export async function listChanged(deps: Deps, userId: string, ownerSlug?: string | null): Promise<void> {
   const slug = ownerSlug === undefined ? await publicSlugOf(deps.db, userId) : ownerSlug;
   await Promise.all([
-    deps.cache.invalidate(listNamespace(userId))
-      .then(() => deps.edge.purgeCopies(userId, () => tokenDigests(deps.db, userId))),
+    deps.cache.invalidate(listNamespace(userId)).then(() => deps.edge.purgeCopies(userId, () => tokenDigests(deps.db, userId))),
     deps.edge.purgePublic(slug ? publicPaths(slug) : []),
   ]);
 }

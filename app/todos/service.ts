@@ -68,9 +68,10 @@ export async function createTodo(
     ownerSlug = slug;
     return { status: 201, body: todo, location: `/api/todos/${todo.id}` };
   };
-  const result = idempotencyKey === undefined
-    ? { ...(await create(deps.db)), replayed: false }
-    : await once(deps, userId, idempotencyKey, requestHash('POST', '/api/todos', { content }), create);
+  const result =
+    idempotencyKey === undefined
+      ? { ...(await create(deps.db)), replayed: false }
+      : await once(deps, userId, idempotencyKey, requestHash('POST', '/api/todos', { content }), create);
   if (!result.replayed) await listChanged(deps, userId, ownerSlug);
   return result;
 }

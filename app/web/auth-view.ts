@@ -9,7 +9,14 @@ type Mode = 'login' | 'signup';
 
 const TEXT = {
   login: { title: 'Log in', submit: 'Log in', path: '/api/session', other: 'signup', ask: 'No account yet?', swap: 'Sign up instead' },
-  signup: { title: 'Sign up', submit: 'Create account', path: '/api/users', other: 'login', ask: 'Already have an account?', swap: 'Log in instead' },
+  signup: {
+    title: 'Sign up',
+    submit: 'Create account',
+    path: '/api/users',
+    other: 'login',
+    ask: 'Already have an account?',
+    swap: 'Log in instead',
+  },
 } as const;
 
 function field(label: string, input: HTMLInputElement, hint?: string): HTMLDivElement {
@@ -23,7 +30,11 @@ function field(label: string, input: HTMLInputElement, hint?: string): HTMLDivEl
 }
 
 /** Log-in and sign-up share one form: the same two fields, a different endpoint. */
-export function authView(onSignedIn: (session: SessionInfo) => void, mode: Mode = 'login', typed = { email: '', password: '' }): HTMLElement {
+export function authView(
+  onSignedIn: (session: SessionInfo) => void,
+  mode: Mode = 'login',
+  typed = { email: '', password: '' },
+): HTMLElement {
   const text = TEXT[mode];
   const email = h('input', { id: 'auth-email', name: 'email', type: 'email', autocomplete: 'email', required: true, value: typed.email });
   email.setAttribute('autocapitalize', 'none');
@@ -37,23 +48,33 @@ export function authView(onSignedIn: (session: SessionInfo) => void, mode: Mode 
     value: typed.password,
   });
   const submit = h('button', { type: 'submit', className: 'btn primary' }, text.submit);
-  const form = h('form', { className: 'stack', noValidate: true },
+  const form = h(
+    'form',
+    { className: 'stack', noValidate: true },
     field('E-mail', email),
     field('Password', password, mode === 'signup' ? '8 to 200 characters.' : undefined),
-    h('div', { className: 'actions' }, submit));
+    h('div', { className: 'actions' }, submit),
+  );
 
   const run = oneAtATime(form, (error, retry) => report(error, { form, retry, loggingIn: true }));
-  onSubmit(form, () => void run(async () => {
-    const session = await api<SessionInfo>('POST', text.path, { body: { email: email.value, password: password.value } });
-    clearNotice();
-    onSignedIn(session);
-  }));
+  onSubmit(
+    form,
+    () =>
+      void run(async () => {
+        const session = await api<SessionInfo>('POST', text.path, { body: { email: email.value, password: password.value } });
+        clearNotice();
+        onSignedIn(session);
+      }),
+  );
 
   const swap = h('button', { type: 'button', className: 'link' }, text.swap);
-  const section = h('section', { className: 'card auth', attrs: { 'aria-labelledby': 'auth-title' } },
+  const section = h(
+    'section',
+    { className: 'card auth', attrs: { 'aria-labelledby': 'auth-title' } },
     h('h2', { id: 'auth-title' }, text.title),
     form,
-    h('p', { className: 'swap' }, `${text.ask} `, swap));
+    h('p', { className: 'swap' }, `${text.ask} `, swap),
+  );
   swap.addEventListener('click', () => {
     const next = authView(onSignedIn, text.other, { email: email.value, password: password.value });
     section.replaceWith(next);

@@ -2,8 +2,7 @@
 // passes through an HTML parser, so it cannot become markup.
 
 type Child = Node | string | null | undefined | false;
-type Props<K extends keyof HTMLElementTagNameMap> =
-  Partial<Omit<HTMLElementTagNameMap[K], 'style'>> & { attrs?: Record<string, string> };
+type Props<K extends keyof HTMLElementTagNameMap> = Partial<Omit<HTMLElementTagNameMap[K], 'style'>> & { attrs?: Record<string, string> };
 
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props<K> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);

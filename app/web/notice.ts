@@ -32,7 +32,18 @@ export function showNotice(text: string, options: { retry?: (() => void) | undef
   const actions = h('div', { className: 'actions' });
   const retry = options.retry;
   if (retry) {
-    const button = h('button', { type: 'button', className: 'btn primary', onclick: () => { clearNotice(); retry(); } }, 'Retry');
+    const button = h(
+      'button',
+      {
+        type: 'button',
+        className: 'btn primary',
+        onclick: () => {
+          clearNotice();
+          retry();
+        },
+      },
+      'Retry',
+    );
     actions.append(button);
     wait(button, options.retryAfter ?? 0);
   }

@@ -75,7 +75,7 @@ export function errorText(error: ApiError, context: { notFound?: string } = {}):
     case 403:
       return error.code.startsWith('csrf')
         ? 'This page’s session is out of date (someone may have logged in again in another tab). Reload the page.'
-        : detail ?? 'This is not allowed.';
+        : (detail ?? 'This is not allowed.');
     case 404:
       return context.notFound ?? detail ?? 'It no longer exists.';
     case 413:

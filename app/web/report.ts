@@ -38,5 +38,8 @@ export function report(error: unknown, context: Context = {}): void {
     return;
   }
   const text = errorText(error, context);
-  showNotice(context.failed ? `${context.failed} ${text}` : text, { retry: error.retryable ? context.retry : undefined, retryAfter: error.retryAfter });
+  showNotice(context.failed ? `${context.failed} ${text}` : text, {
+    retry: error.retryable ? context.retry : undefined,
+    retryAfter: error.retryAfter,
+  });
 }

@@ -12,7 +12,7 @@ export type ItemHooks = {
   /** The todo changed on the server; the list decides whether it still belongs. */
   changed(li: HTMLLIElement, todo: Todo): void;
   /** The todo no longer exists; extra is its undo row, if any. */
-  gone(li: HTMLLIElement, extra?: HTMLLIElement): void;
+  gone: (li: HTMLLIElement, extra?: HTMLLIElement) => void;
 };
 
 const VANISHED = 'This todo no longer exists; it may have been deleted in another tab.';
@@ -80,9 +80,12 @@ export function todoItem(initial: Todo, hooks: ItemHooks): HTMLLIElement {
     const input = h('input', { id: `edit-${todo.id}`, name: 'content', value: todo.content, autocomplete: 'off' });
     const save = h('button', { type: 'submit', className: 'btn small primary' }, 'Save');
     const cancel = h('button', { type: 'button', className: 'btn small' }, 'Cancel');
-    const form = h('form', { className: 'edit', noValidate: true },
+    const form = h(
+      'form',
+      { className: 'edit', noValidate: true },
       h('div', { className: 'field' }, h('label', { htmlFor: input.id, className: 'visually-hidden' }, 'Todo text'), input),
-      h('div', { className: 'actions' }, save, cancel));
+      h('div', { className: 'actions' }, save, cancel),
+    );
     const close = () => {
       li.replaceChildren(...view);
       show();

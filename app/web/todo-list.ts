@@ -9,7 +9,11 @@ import type { Filter, Todo, TodoPage } from './types';
 
 const PAGE_SIZE = 20;
 
-const FILTERS: [Filter, string][] = [['all', 'All'], ['open', 'Open'], ['finished', 'Finished']];
+const FILTERS: [Filter, string][] = [
+  ['all', 'All'],
+  ['open', 'Open'],
+  ['finished', 'Finished'],
+];
 
 const EMPTY: Record<Filter, string> = {
   all: 'No todos yet. Add one above.',
@@ -19,7 +23,7 @@ const EMPTY: Record<Filter, string> = {
 
 const matches = (filter: Filter, todo: Todo) => filter === 'all' || (filter === 'finished') === todo.is_finished;
 
-export type TodoList = { element: HTMLElement; reload(): Promise<void>; add(todo: Todo): void };
+export type TodoList = { element: HTMLElement; reload: () => Promise<void>; add: (todo: Todo) => void };
 
 /** The list, newest first, one keyset page at a time ("Load more"), filtered by state. */
 export function todoList(): TodoList {
@@ -154,7 +158,14 @@ export function todoList(): TodoList {
     refresh();
   };
 
-  const element = h('section', { className: 'card list', attrs: { 'aria-labelledby': 'list-title' } },
-    h('div', { className: 'list-head' }, heading, filters), summary, ul, empty, more);
+  const element = h(
+    'section',
+    { className: 'card list', attrs: { 'aria-labelledby': 'list-title' } },
+    h('div', { className: 'list-head' }, heading, filters),
+    summary,
+    ul,
+    empty,
+    more,
+  );
   return { element, reload, add };
 }

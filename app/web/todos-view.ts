@@ -33,7 +33,10 @@ export function todosView(session: SessionInfo, onLoggedOut: () => void): View {
 
   return {
     main: [add, list.element, slugForm(session.user)],
-    account: [h('span', { className: 'who' }, h('span', { className: 'who-label' }, 'Signed in as '), h('strong', {}, session.user.email)), logOut],
+    account: [
+      h('span', { className: 'who' }, h('span', { className: 'who-label' }, 'Signed in as '), h('strong', {}, session.user.email)),
+      logOut,
+    ],
     start() {
       add.querySelector('input')?.focus();
       void flushStoredDeletes().then(list.reload);

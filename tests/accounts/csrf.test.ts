@@ -14,12 +14,9 @@ type Case = {
   state: (t: TestApp, u: SessionUser) => Promise<unknown>;
 };
 
-const todos = async (t: TestApp, u: SessionUser) =>
-  (await t.http().get('/api/todos').set('Cookie', u.cookie).expect(200)).body.data;
-const tokens = async (t: TestApp, u: SessionUser) =>
-  (await t.http().get('/api/tokens').set('Cookie', u.cookie).expect(200)).body.data;
-const me = async (t: TestApp, u: SessionUser) =>
-  (await t.http().get('/api/me').set('Cookie', u.cookie).expect(200)).body.user;
+const todos = async (t: TestApp, u: SessionUser) => (await t.http().get('/api/todos').set('Cookie', u.cookie).expect(200)).body.data;
+const tokens = async (t: TestApp, u: SessionUser) => (await t.http().get('/api/tokens').set('Cookie', u.cookie).expect(200)).body.data;
+const me = async (t: TestApp, u: SessionUser) => (await t.http().get('/api/me').set('Cookie', u.cookie).expect(200)).body.user;
 
 const UNSAFE: Case[] = [
   { route: 'POST /api/tokens', ok: 201, state: tokens, send: (h) => h.post('/api/tokens').send({ name: 'csrf' }) },
@@ -44,10 +41,20 @@ describe('CSRF protection of cookie sessions', () => {
   /** A user with one todo and one spare token, both made with the right CSRF token. */
   async function prepare(tag: string): Promise<{ u: SessionUser; ctx: Ctx }> {
     const u = await signUp(t, tag);
-    const todo = await t.http().post('/api/todos').set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf)
-      .send({ content: 'existing' }).expect(201);
-    const token = await t.http().post('/api/tokens').set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf)
-      .send({ name: 'spare' }).expect(201);
+    const todo = await t
+      .http()
+      .post('/api/todos')
+      .set('Cookie', u.cookie)
+      .set('X-CSRF-Token', u.csrf)
+      .send({ content: 'existing' })
+      .expect(201);
+    const token = await t
+      .http()
+      .post('/api/tokens')
+      .set('Cookie', u.cookie)
+      .set('X-CSRF-Token', u.csrf)
+      .send({ name: 'spare' })
+      .expect(201);
     return { u, ctx: { todoId: todo.body.id, tokenId: token.body.id } };
   }
 
@@ -98,7 +105,9 @@ describe('CSRF protection of cookie sessions', () => {
 
 describe('bearer tokens need no CSRF token', () => {
   let t: TestApp;
-  before(async () => { t = await startApp(); });
+  before(async () => {
+    t = await startApp();
+  });
   after(() => t.close());
 
   for (const c of UNSAFE.filter((x) => x.route !== 'DELETE /api/session')) {

@@ -8,7 +8,9 @@ import { errorFields, PASSWORD } from '../helpers/accounts';
 // leave an account behind.
 describe('account error responses', () => {
   let t: TestApp;
-  before(async () => { t = await startApp(); });
+  before(async () => {
+    t = await startApp();
+  });
   after(() => t.close());
 
   const accountCount = async (email: string) =>
@@ -30,10 +32,14 @@ describe('account error responses', () => {
     assert.equal(await accountCount(email), 0);
   });
 
-  it('when the body claims a compression it does not have, then 400 (the client\'s fault, not a retryable 500)', async () => {
+  it("when the body claims a compression it does not have, then 400 (the client's fault, not a retryable 500)", async () => {
     for (const encoding of ['gzip', 'deflate', 'br']) {
       const email = uniqueEmail('bad-gzip');
-      const res = await t.http().post('/api/users').set('Content-Type', 'application/json').set('Content-Encoding', encoding)
+      const res = await t
+        .http()
+        .post('/api/users')
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', encoding)
         .send(JSON.stringify({ email, password: PASSWORD }));
       assertFinal(res, 400);
       assert.equal(await accountCount(email), 0);
@@ -63,25 +69,37 @@ describe('account error responses', () => {
 
   it('when a JSON body is over 16 KiB, then 413 and no account is made', async () => {
     const email = uniqueEmail('big');
-    const res = await t.http().post('/api/users').send({ email, password: PASSWORD, padding: 'x'.repeat(16 * 1024) });
+    const res = await t
+      .http()
+      .post('/api/users')
+      .send({ email, password: PASSWORD, padding: 'x'.repeat(16 * 1024) });
     assertFinal(res, 413);
     assert.equal(await accountCount(email), 0);
   });
 
   it('when a form body is over 16 KiB, then 413', async () => {
-    const res = await t.http().post('/api/session').type('form')
+    const res = await t
+      .http()
+      .post('/api/session')
+      .type('form')
       .send({ email: uniqueEmail('big-form'), password: 'p'.repeat(17 * 1024) });
     assertFinal(res, 413);
   });
 
   it('when a JSON body is just under 16 KiB, then it is parsed and judged on its fields (422, not 413)', async () => {
-    const res = await t.http().post('/api/users').send({ email: uniqueEmail('almost'), password: 'p'.repeat(15 * 1024) });
+    const res = await t
+      .http()
+      .post('/api/users')
+      .send({ email: uniqueEmail('almost'), password: 'p'.repeat(15 * 1024) });
     assert.deepEqual(errorFields(assertFinal(res, 422)), ['password']);
   });
 
   it('when the body is text/plain, then 415 and no account is made', async () => {
     const email = uniqueEmail('text');
-    const res = await t.http().post('/api/users').set('Content-Type', 'text/plain')
+    const res = await t
+      .http()
+      .post('/api/users')
+      .set('Content-Type', 'text/plain')
       .send(JSON.stringify({ email, password: PASSWORD }));
     assertFinal(res, 415);
     assert.equal(await accountCount(email), 0);
@@ -104,7 +122,10 @@ describe('account error responses', () => {
   });
 
   it('when the password is longer than 200 characters, then 422 names password', async () => {
-    const res = await t.http().post('/api/users').send({ email: uniqueEmail('long'), password: 'p'.repeat(201) });
+    const res = await t
+      .http()
+      .post('/api/users')
+      .send({ email: uniqueEmail('long'), password: 'p'.repeat(201) });
     assert.deepEqual(errorFields(assertFinal(res, 422)), ['password']);
   });
 
@@ -131,7 +152,11 @@ describe('account error responses', () => {
 
   it('when the client sends an X-Request-Id, then the header and the problem carry it', async () => {
     const id = `test-req-${Date.now()}`;
-    const res = await t.http().post('/api/session').set('X-Request-Id', id).send({ email: uniqueEmail('rid'), password: PASSWORD });
+    const res = await t
+      .http()
+      .post('/api/session')
+      .set('X-Request-Id', id)
+      .send({ email: uniqueEmail('rid'), password: PASSWORD });
     assertFinal(res, 401);
     assert.equal(res.headers['x-request-id'], id);
     assert.equal(res.body.request_id, id);

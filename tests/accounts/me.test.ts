@@ -6,11 +6,18 @@ import { assertPublicUser, errorFields, JSON_UTF8, uniqueSlug } from '../helpers
 
 describe('GET /api/me and PATCH /api/me', () => {
   let t: TestApp;
-  before(async () => { t = await startApp(); });
+  before(async () => {
+    t = await startApp();
+  });
   after(() => t.close());
 
   const patch = (u: SessionUser, body: unknown) =>
-    t.http().patch('/api/me').set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf).send(body as object);
+    t
+      .http()
+      .patch('/api/me')
+      .set('Cookie', u.cookie)
+      .set('X-CSRF-Token', u.csrf)
+      .send(body as object);
   const me = async (u: SessionUser) => (await t.http().get('/api/me').set('Cookie', u.cookie).expect(200)).body.user;
 
   it('when a signed-in user asks who they are, then 200 {user} without a password hash', async () => {
@@ -121,16 +128,28 @@ describe('GET /api/me and PATCH /api/me', () => {
   it('when an HTML form sets the slug, then it works like JSON', async () => {
     const u = await signUp(t, 'slug-form');
     const slug = uniqueSlug();
-    const res = await t.http().patch('/api/me').set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf)
-      .type('form').send({ public_slug: slug }).expect(200);
+    const res = await t
+      .http()
+      .patch('/api/me')
+      .set('Cookie', u.cookie)
+      .set('X-CSRF-Token', u.csrf)
+      .type('form')
+      .send({ public_slug: slug })
+      .expect(200);
     assert.equal(res.body.user.public_slug, slug);
   });
 
   it('when an HTML form sends an empty slug, then the slug is cleared', async () => {
     const u = await signUp(t, 'slug-form-clear');
     await patch(u, { public_slug: uniqueSlug() }).expect(200);
-    const res = await t.http().patch('/api/me').set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf)
-      .type('form').send('public_slug=').expect(200);
+    const res = await t
+      .http()
+      .patch('/api/me')
+      .set('Cookie', u.cookie)
+      .set('X-CSRF-Token', u.csrf)
+      .type('form')
+      .send('public_slug=')
+      .expect(200);
     assert.equal(res.body.user.public_slug, null);
     assert.equal((await me(u)).public_slug, null);
   });

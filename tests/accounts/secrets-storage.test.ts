@@ -7,7 +7,9 @@ const SCRYPT = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,
 
 describe('secrets are stored only as hashes', () => {
   let t: TestApp;
-  before(async () => { t = await startApp(); });
+  before(async () => {
+    t = await startApp();
+  });
   after(() => t.close());
 
   const sidOf = (cookie: string) => cookie.slice('sid='.length);
@@ -30,9 +32,9 @@ describe('secrets are stored only as hashes', () => {
     const a = await signUp(t, 'same-pw-a');
     const b = await signUp(t, 'same-pw-b');
     assert.equal(a.password, b.password);
-    const { rows } = await t.deps.db.query<{ password_hash: string }>(
-      'SELECT password_hash FROM users WHERE id = ANY($1::uuid[])', [[a.id, b.id]],
-    );
+    const { rows } = await t.deps.db.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = ANY($1::uuid[])', [
+      [a.id, b.id],
+    ]);
     assert.equal(rows.length, 2);
     assert.notEqual(rows[0]!.password_hash, rows[1]!.password_hash);
   });
@@ -47,7 +49,7 @@ describe('secrets are stored only as hashes', () => {
       for (const value of rows.flat()) assert.ok(!holdsSecret(value, sid), `a sessions column holds the sid: ${String(value)}`);
     }
     const anywhere = await t.deps.db.query(
-      'SELECT 1 FROM sessions s WHERE position($1 in s::text) > 0 OR position(convert_to($1, \'UTF8\') in s.id_hash) > 0',
+      "SELECT 1 FROM sessions s WHERE position($1 in s::text) > 0 OR position(convert_to($1, 'UTF8') in s.id_hash) > 0",
       [sidOf(u.cookie)],
     );
     assert.equal(anywhere.rowCount, 0, 'no row of any user holds the sid');
@@ -59,7 +61,7 @@ describe('secrets are stored only as hashes', () => {
     assert.equal(rows.length, 1);
     for (const value of rows[0]!) assert.ok(!holdsSecret(value, u.token), `an api_tokens column holds the token: ${String(value)}`);
     const anywhere = await t.deps.db.query(
-      'SELECT 1 FROM api_tokens a WHERE position($1 in a::text) > 0 OR position(convert_to($1, \'UTF8\') in a.token_hash) > 0',
+      "SELECT 1 FROM api_tokens a WHERE position($1 in a::text) > 0 OR position(convert_to($1, 'UTF8') in a.token_hash) > 0",
       [u.token],
     );
     assert.equal(anywhere.rowCount, 0, 'no row of any user holds the token');

@@ -15,8 +15,13 @@ describe('sessions across app restarts and workers', () => {
       const res = await second.http().get('/api/session').set('Cookie', u.cookie).expect(200);
       assert.equal(res.body.user.id, u.id);
       assert.equal(res.body.csrf_token, u.csrf);
-      await second.http().post('/api/tokens').set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf)
-        .send({ name: 'after restart' }).expect(201);
+      await second
+        .http()
+        .post('/api/tokens')
+        .set('Cookie', u.cookie)
+        .set('X-CSRF-Token', u.csrf)
+        .send({ name: 'after restart' })
+        .expect(201);
     } finally {
       await second.close();
     }

@@ -5,7 +5,9 @@ import { assertPublicUser, JSON_UTF8, logIn, PASSWORD, sessionStatus, sidCookieO
 
 describe('POST /api/session (log-in)', () => {
   let t: TestApp;
-  before(async () => { t = await startApp(); });
+  before(async () => {
+    t = await startApp();
+  });
   after(() => t.close());
 
   it('when the password is right, then 201 returns the user, a CSRF token and a working sid cookie', async () => {
@@ -41,7 +43,10 @@ describe('POST /api/session (log-in)', () => {
   it('when the e-mail is unknown, then 401 with the same detail as a wrong password', async () => {
     const u = await signUp(t, 'enumerate');
     const wrong = assertProblem(await t.http().post('/api/session').send({ email: u.email, password: 'not the password' }), 401);
-    const res = await t.http().post('/api/session').send({ email: uniqueEmail('nobody'), password: PASSWORD });
+    const res = await t
+      .http()
+      .post('/api/session')
+      .send({ email: uniqueEmail('nobody'), password: PASSWORD });
     const unknown = assertProblem(res, 401);
     assert.equal(res.headers['set-cookie'], undefined);
     assert.equal(unknown.detail, wrong.detail, 'the answer does not reveal which e-mails have accounts');
@@ -64,8 +69,7 @@ describe('POST /api/session (log-in)', () => {
 
   it('when a browser logs in while it holds a session, then it gets a new sid and the old one ends', async () => {
     const u = await signUp(t, 'fixation');
-    const res = await t.http().post('/api/session').set('Cookie', u.cookie)
-      .send({ email: u.email, password: u.password }).expect(201);
+    const res = await t.http().post('/api/session').set('Cookie', u.cookie).send({ email: u.email, password: u.password }).expect(201);
     const fresh = `sid=${sidCookieOf(res).value}`;
     assert.notEqual(fresh, u.cookie);
     assert.equal(await sessionStatus(t, fresh), 200);
@@ -81,8 +85,7 @@ describe('POST /api/session (log-in)', () => {
 
   it('when the log-in says it comes from another site, then 403 and no cookie', async () => {
     const u = await signUp(t, 'cross-login');
-    const res = await t.http().post('/api/session').set('Sec-Fetch-Site', 'cross-site')
-      .send({ email: u.email, password: u.password });
+    const res = await t.http().post('/api/session').set('Sec-Fetch-Site', 'cross-site').send({ email: u.email, password: u.password });
     const problem = assertProblem(res, 403);
     assert.equal(problem.retryable, false);
     assert.equal(res.headers['set-cookie'], undefined);
@@ -91,7 +94,9 @@ describe('POST /api/session (log-in)', () => {
 
 describe('GET /api/session', () => {
   let t: TestApp;
-  before(async () => { t = await startApp(); });
+  before(async () => {
+    t = await startApp();
+  });
   after(() => t.close());
 
   it('when the cookie is valid, then 200 returns the user and the CSRF token given at sign-up', async () => {
@@ -120,7 +125,9 @@ describe('GET /api/session', () => {
 
 describe('DELETE /api/session (log-out)', () => {
   let t: TestApp;
-  before(async () => { t = await startApp(); });
+  before(async () => {
+    t = await startApp();
+  });
   after(() => t.close());
 
   it('when a user logs out, then 204 with no body and the cookie is cleared', async () => {
@@ -151,8 +158,7 @@ describe('DELETE /api/session (log-out)', () => {
     assert.equal(await sessionStatus(t, u.cookie), 401);
     const res = await t.http().get('/api/session').set('Cookie', other.cookie).expect(200);
     assert.equal(res.body.csrf_token, other.csrf);
-    await t.http().post('/api/tokens').set('Cookie', other.cookie).set('X-CSRF-Token', other.csrf)
-      .send({ name: 'still in' }).expect(201);
+    await t.http().post('/api/tokens').set('Cookie', other.cookie).set('X-CSRF-Token', other.csrf).send({ name: 'still in' }).expect(201);
   });
 
   it('when there is no session, then 401', async () => {

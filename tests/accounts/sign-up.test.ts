@@ -5,7 +5,9 @@ import { assertPublicUser, errorFields, JSON_UTF8, PASSWORD, sessionStatus, sidC
 
 describe('POST /api/users (sign-up)', () => {
   let t: TestApp;
-  before(async () => { t = await startApp(); });
+  before(async () => {
+    t = await startApp();
+  });
   after(() => t.close());
 
   it('when a new e-mail signs up, then 201 returns the user and a CSRF token, and no password hash', async () => {
@@ -21,7 +23,11 @@ describe('POST /api/users (sign-up)', () => {
   });
 
   it('when a user signs up over plain http, then the sid cookie is HttpOnly, SameSite=Lax, Path=/ and not Secure', async () => {
-    const res = await t.http().post('/api/users').send({ email: uniqueEmail('cookie'), password: PASSWORD }).expect(201);
+    const res = await t
+      .http()
+      .post('/api/users')
+      .send({ email: uniqueEmail('cookie'), password: PASSWORD })
+      .expect(201);
     const { value, attrs } = sidCookieOf(res);
     assert.ok(value.length >= 32, `the sid is an opaque random id, got ${value}`);
     assert.ok(!value.includes(res.body.user.id), 'the sid does not carry the user id');
@@ -42,10 +48,18 @@ describe('POST /api/users (sign-up)', () => {
   });
 
   it('when a browser that holds a session signs up a new account, then the old session ends', async () => {
-    const first = await t.http().post('/api/users').send({ email: uniqueEmail('first'), password: PASSWORD }).expect(201);
+    const first = await t
+      .http()
+      .post('/api/users')
+      .send({ email: uniqueEmail('first'), password: PASSWORD })
+      .expect(201);
     const oldCookie = `sid=${sidCookieOf(first).value}`;
-    const second = await t.http().post('/api/users').set('Cookie', oldCookie)
-      .send({ email: uniqueEmail('second'), password: PASSWORD }).expect(201);
+    const second = await t
+      .http()
+      .post('/api/users')
+      .set('Cookie', oldCookie)
+      .send({ email: uniqueEmail('second'), password: PASSWORD })
+      .expect(201);
     assert.equal(await sessionStatus(t, `sid=${sidCookieOf(second).value}`), 200);
     assert.equal(await sessionStatus(t, oldCookie), 401);
   });
@@ -59,7 +73,10 @@ describe('POST /api/users (sign-up)', () => {
     assert.deepEqual(errorFields(problem), ['email']);
     assert.equal(res.headers['set-cookie'], undefined, 'a refused sign-up sets no cookie');
     const { rows } = await t.deps.db.query('SELECT id FROM users WHERE lower(email) = lower($1)', [email]);
-    assert.deepEqual(rows.map((r) => r.id), [first.body.user.id]);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      [first.body.user.id],
+    );
   });
 
   it('when the same e-mail signs up twice exactly, then the second gets 409', async () => {
@@ -78,14 +95,21 @@ describe('POST /api/users (sign-up)', () => {
 
   it('when the password is exactly 8 or 200 characters, then sign-up succeeds', async () => {
     for (const password of ['12345678', 'p'.repeat(200), '🔑'.repeat(8)]) {
-      const res = await t.http().post('/api/users').send({ email: uniqueEmail('edge'), password });
+      const res = await t
+        .http()
+        .post('/api/users')
+        .send({ email: uniqueEmail('edge'), password });
       assert.equal(res.status, 201, `password of ${[...password].length} characters: ${res.text}`);
     }
   });
 
   it('when the e-mail has surrounding spaces, then it is stored trimmed', async () => {
     const email = uniqueEmail('trim');
-    const res = await t.http().post('/api/users').send({ email: `  ${email} `, password: PASSWORD }).expect(201);
+    const res = await t
+      .http()
+      .post('/api/users')
+      .send({ email: `  ${email} `, password: PASSWORD })
+      .expect(201);
     assert.equal(res.body.user.email, email);
   });
 
@@ -100,27 +124,41 @@ describe('POST /api/users (sign-up)', () => {
   });
 
   it('when the request comes from the same origin, then sign-up is allowed', async () => {
-    await t.http().post('/api/users').set('Sec-Fetch-Site', 'same-origin')
-      .send({ email: uniqueEmail('same-origin'), password: PASSWORD }).expect(201);
+    await t
+      .http()
+      .post('/api/users')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .send({ email: uniqueEmail('same-origin'), password: PASSWORD })
+      .expect(201);
   });
 });
 
 describe('POST /api/users behind an HTTPS proxy', () => {
   let t: TestApp;
-  before(async () => { t = await startApp({ TRUST_PROXY_HOPS: '1' }); });
+  before(async () => {
+    t = await startApp({ TRUST_PROXY_HOPS: '1' });
+  });
   after(() => t.close());
 
   it('when the trusted proxy says the request came over https, then the sid cookie is Secure', async () => {
-    const res = await t.http().post('/api/users').set('X-Forwarded-Proto', 'https')
-      .send({ email: uniqueEmail('https'), password: PASSWORD }).expect(201);
+    const res = await t
+      .http()
+      .post('/api/users')
+      .set('X-Forwarded-Proto', 'https')
+      .send({ email: uniqueEmail('https'), password: PASSWORD })
+      .expect(201);
     const { attrs } = sidCookieOf(res);
     assert.ok(attrs.has('secure'), 'Secure over https');
     assert.ok(attrs.has('httponly'));
   });
 
   it('when the trusted proxy says the request came over http, then the sid cookie is not Secure', async () => {
-    const res = await t.http().post('/api/users').set('X-Forwarded-Proto', 'http')
-      .send({ email: uniqueEmail('http'), password: PASSWORD }).expect(201);
+    const res = await t
+      .http()
+      .post('/api/users')
+      .set('X-Forwarded-Proto', 'http')
+      .send({ email: uniqueEmail('http'), password: PASSWORD })
+      .expect(201);
     assert.ok(!sidCookieOf(res).attrs.has('secure'));
   });
 });

@@ -7,7 +7,9 @@ import { errorFields, ISO_MS, JSON_UTF8, UUID } from '../helpers/accounts';
 
 describe('personal API tokens', () => {
   let t: TestApp;
-  before(async () => { t = await startApp(); });
+  before(async () => {
+    t = await startApp();
+  });
   after(() => t.close());
 
   const create = (u: SessionUser, name: string) =>
@@ -58,7 +60,7 @@ describe('personal API tokens', () => {
     assert.ok(!res.text.includes(a.body.token) && !res.text.includes(b.body.token), 'no token secret in the list');
   });
 
-  it('when a user lists tokens, then another user\'s tokens are not there', async () => {
+  it("when a user lists tokens, then another user's tokens are not there", async () => {
     const mine = await tokenUser(t, 'mine');
     await tokenUser(t, 'theirs');
     const res = await list(mine);
@@ -112,7 +114,7 @@ describe('personal API tokens', () => {
     }
   });
 
-  it('when a user revokes another user\'s token id, then 404 and that token keeps working', async () => {
+  it("when a user revokes another user's token id, then 404 and that token keeps working", async () => {
     const victim = await tokenUser(t, 'victim');
     const victimTokenId = (await list(victim)).body.data[0].id;
     const attacker = await signUp(t, 'attacker');

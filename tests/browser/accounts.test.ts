@@ -8,8 +8,12 @@ import { assertClean, base, focused, launch, PASSWORD, screenshot, signUpByApi, 
 
 describe('browser: signing up, logging in and out', () => {
   let browser: Browser;
-  before(async () => { browser = await launch(); });
-  after(async () => { await browser.close(); });
+  before(async () => {
+    browser = await launch();
+  });
+  after(async () => {
+    await browser.close();
+  });
 
   it('when someone signs up, then they are signed in at once; after log out a reload stays signed out', async () => {
     const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
@@ -31,7 +35,10 @@ describe('browser: signing up, logging in and out', () => {
     await page.locator('.empty', { hasText: 'No todos' }).waitFor();
     assert.equal(await page.locator('.empty').textContent(), 'No todos yet. Add one above.');
     const cookies = await context.cookies(base);
-    assert.ok(cookies.some((c) => c.name === 'sid' && c.httpOnly), 'the session is an HttpOnly sid cookie');
+    assert.ok(
+      cookies.some((c) => c.name === 'sid' && c.httpOnly),
+      'the session is an HttpOnly sid cookie',
+    );
 
     await page.reload();
     await page.getByLabel('New todo').waitFor();
@@ -47,7 +54,7 @@ describe('browser: signing up, logging in and out', () => {
     await context.close();
   });
 
-  it('when sign-up or log-in input is wrong, then the API\'s messages show next to the fields they concern', async () => {
+  it("when sign-up or log-in input is wrong, then the API's messages show next to the fields they concern", async () => {
     const taken = await signUpByApi('taken');
     const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
     const watched = await watchedPage(context);
@@ -65,7 +72,7 @@ describe('browser: signing up, logging in and out', () => {
     assert.equal(await passwordError.textContent(), 'The password must be 8 to 200 characters long.');
     const email = page.getByLabel('E-mail');
     assert.equal(await email.getAttribute('aria-invalid'), 'true');
-    assert.match(await email.getAttribute('aria-describedby') ?? '', /auth-email-error/);
+    assert.match((await email.getAttribute('aria-describedby')) ?? '', /auth-email-error/);
     assert.equal(await focused(page), '#auth-email', 'focus goes to the first field in error');
     await screenshot(page, 'error-validation');
 
@@ -84,7 +91,10 @@ describe('browser: signing up, logging in and out', () => {
     const formError = page.locator('.form-error');
     await formError.waitFor();
     assert.equal(await formError.textContent(), 'The e-mail address or the password is wrong.');
-    assert.deepEqual(watched.apiFailures.map((f) => /status of (\d+)/.exec(f)?.[1]), ['401', '422', '409', '401']);
+    assert.deepEqual(
+      watched.apiFailures.map((f) => /status of (\d+)/.exec(f)?.[1]),
+      ['401', '422', '409', '401'],
+    );
     assertClean(watched);
     await context.close();
   });
@@ -97,13 +107,14 @@ describe('browser: signing up, logging in and out', () => {
     await page.goto(base);
     await page.getByRole('heading', { name: 'Log in' }).waitFor();
     const k = page.keyboard;
-    const outline = () => page.evaluate(() => {
-      const el = document.activeElement as HTMLElement;
-      // The radios are visually hidden; their label carries the ring.
-      const shown = el instanceof HTMLInputElement && el.type === 'radio' ? el.labels![0]! : el;
-      const style = getComputedStyle(shown);
-      return `${style.outlineStyle} ${style.outlineWidth}`;
-    });
+    const outline = () =>
+      page.evaluate(() => {
+        const el = document.activeElement as HTMLElement;
+        // The radios are visually hidden; their label carries the ring.
+        const shown = el instanceof HTMLInputElement && el.type === 'radio' ? el.labels![0]! : el;
+        const style = getComputedStyle(shown);
+        return `${style.outlineStyle} ${style.outlineWidth}`;
+      });
 
     await k.press('Tab');
     assert.equal(await focused(page), '#auth-email');
@@ -131,7 +142,9 @@ describe('browser: signing up, logging in and out', () => {
     const checkboxId = await item.locator('.check').getAttribute('id');
     assert.equal(await focused(page), `#${checkboxId}`);
     await k.press('Space');
-    await page.waitForFunction(() => document.querySelector('li.todo')?.classList.contains('done') && !document.querySelector('li.todo')?.hasAttribute('aria-busy'));
+    await page.waitForFunction(
+      () => document.querySelector('li.todo')?.classList.contains('done') && !document.querySelector('li.todo')?.hasAttribute('aria-busy'),
+    );
     assert.equal(await focused(page), `#${checkboxId}`, 'focus stays on the checkbox');
 
     await k.press('Tab');
@@ -152,12 +165,15 @@ describe('browser: signing up, logging in and out', () => {
     await page.locator('li.undo-row').waitFor({ state: 'detached' });
     assert.equal(await focused(page), 'button:Delete “typed without a mouse, edited”');
 
-    const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, button, select, textarea')]
-      .filter((el) => {
-        const named = el instanceof HTMLButtonElement ? (el.textContent ?? '').trim() !== '' : ((el as HTMLInputElement).labels?.length ?? 0) > 0;
-        return !named && !el.getAttribute('aria-label');
-      })
-      .map((el) => el.outerHTML));
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input, button, select, textarea')]
+        .filter((el) => {
+          const named =
+            el instanceof HTMLButtonElement ? (el.textContent ?? '').trim() !== '' : ((el as HTMLInputElement).labels?.length ?? 0) > 0;
+          return !named && !el.getAttribute('aria-label');
+        })
+        .map((el) => el.outerHTML),
+    );
     assert.deepEqual(unlabelled, [], 'every control has a label');
     assertClean(watched);
     await context.close();
@@ -179,9 +195,19 @@ describe('browser: signing up, logging in and out', () => {
       document.body.append(script);
     });
     await page.waitForTimeout(200);
-    assert.equal(await page.evaluate(() => (window as unknown as { inlineRan?: boolean }).inlineRan), undefined, 'inline script did not run');
-    assert.ok(watched.problems.some((p) => /violates the following Content Security Policy directive 'style-src 'self''/.test(p)), watched.problems.join('\n'));
-    assert.ok(watched.problems.some((p) => /violates the following Content Security Policy directive 'script-src 'self''/.test(p)), watched.problems.join('\n'));
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { inlineRan?: boolean }).inlineRan),
+      undefined,
+      'inline script did not run',
+    );
+    assert.ok(
+      watched.problems.some((p) => /violates the following Content Security Policy directive 'style-src 'self''/.test(p)),
+      watched.problems.join('\n'),
+    );
+    assert.ok(
+      watched.problems.some((p) => /violates the following Content Security Policy directive 'script-src 'self''/.test(p)),
+      watched.problems.join('\n'),
+    );
     await context.close();
   });
 });

@@ -140,8 +140,9 @@ export const todoRow = (page: Page, text: string) =>
 export const listedTexts = (page: Page) => page.locator('li.todo:not([hidden]) .text').allTextContents();
 
 /** What has keyboard focus: its id, or its role and name. */
-export const focused = (page: Page) => page.evaluate(() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return 'body';
-  return el.id ? `#${el.id}` : `${el.tagName.toLowerCase()}:${(el.textContent ?? '').trim()}`;
-});
+export const focused = (page: Page) =>
+  page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return 'body';
+    return el.id ? `#${el.id}` : `${el.tagName.toLowerCase()}:${(el.textContent ?? '').trim()}`;
+  });

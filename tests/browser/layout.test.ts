@@ -4,19 +4,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import {
-  apiAs, assertClean, base, createTodos, launch, screenshot, signedInContext, signUpByApi, todoRow, watchedPage,
-} from './browser';
+import { apiAs, assertClean, base, createTodos, launch, screenshot, signedInContext, signUpByApi, todoRow, watchedPage } from './browser';
 
 describe('browser: layout and colour scheme', () => {
   let browser: Browser;
-  before(async () => { browser = await launch(); });
-  after(async () => { await browser.close(); });
+  before(async () => {
+    browser = await launch();
+  });
+  after(async () => {
+    await browser.close();
+  });
 
   it('when the screen is 360 px wide, or the system scheme is light or dark, then the page fits and follows the scheme', async () => {
     const account = await signUpByApi('looks');
     const [, books] = await createTodos(account, [
-      'Buy oat milk', 'Return the library books before Friday', 'Book the car for its service', 'Water the plants',
+      'Buy oat milk',
+      'Return the library books before Friday',
+      'Book the car for its service',
+      'Water the plants',
     ]);
     await apiAs(account, 'PATCH', `/api/todos/${books!.id}`, { is_finished: true });
     for (const [name, options] of [

@@ -5,8 +5,15 @@ import { ApiError, errorText, fieldErrorText, parseRetryAfter, waitText } from '
 // The browser tests reach every answer the test stack can give; these cover
 // the ones it cannot provoke on demand (429 and 5xx), at the level of words.
 
-const problem = (status: number, extra: object = {}) =>
-  ({ type: '/problems/x', title: 'T', status, detail: 'The detail.', request_id: 'r1', retryable: status >= 429, ...extra });
+const problem = (status: number, extra: object = {}) => ({
+  type: '/problems/x',
+  title: 'T',
+  status,
+  detail: 'The detail.',
+  request_id: 'r1',
+  retryable: status >= 429,
+  ...extra,
+});
 
 describe('UI error wording', () => {
   it('when Retry-After is seconds, a date or nonsense, then the wait is read as seconds or unknown', () => {
@@ -31,8 +38,10 @@ describe('UI error wording', () => {
     assert.equal(errorText(new ApiError(503, problem(503), 5, 'r1')), 'The service is briefly unavailable. You can retry in 5 seconds.');
     assert.equal(errorText(new ApiError(502, null, null, null)), 'The service is briefly unavailable. Wait a moment, then retry.');
     assert.equal(errorText(new ApiError(0, null, null, null)), 'Cannot reach the server. Check your connection, then retry.');
-    assert.equal(errorText(new ApiError(500, problem(500), null, 'abc123')),
-      'Something went wrong on the server. Retry; if it keeps failing, quote request abc123.');
+    assert.equal(
+      errorText(new ApiError(500, problem(500), null, 'abc123')),
+      'Something went wrong on the server. Retry; if it keeps failing, quote request abc123.',
+    );
     assert.equal(new ApiError(0, null, null, null).retryable, true);
     assert.equal(new ApiError(422, problem(422, { retryable: false }), null, null).retryable, false);
   });
@@ -46,9 +55,18 @@ describe('UI error wording', () => {
   });
 
   it('when a field error comes back, then it reads as a sentence about that field', () => {
-    assert.equal(fieldErrorText({ field: 'content', message: 'must be at most 1000 characters', expected: 'x' }), 'The todo must be at most 1000 characters.');
-    assert.equal(fieldErrorText({ field: 'email', message: 'Invalid email address', expected: 'an e-mail address' }), 'Invalid email address. Expected an e-mail address.');
-    assert.equal(fieldErrorText({ field: 'colour', message: 'is not a known field', expected: 'only: content' }), 'The field “colour” is not a known field.');
+    assert.equal(
+      fieldErrorText({ field: 'content', message: 'must be at most 1000 characters', expected: 'x' }),
+      'The todo must be at most 1000 characters.',
+    );
+    assert.equal(
+      fieldErrorText({ field: 'email', message: 'Invalid email address', expected: 'an e-mail address' }),
+      'Invalid email address. Expected an e-mail address.',
+    );
+    assert.equal(
+      fieldErrorText({ field: 'colour', message: 'is not a known field', expected: 'only: content' }),
+      'The field “colour” is not a known field.',
+    );
     assert.equal(waitText(59), '59 seconds');
     assert.equal(waitText(60), '1 minute');
   });

@@ -2,15 +2,28 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import {
-  apiAs, assertClean, base, createTodos, launch, screenshot, signedInContext, signUpByApi, uniqueSlug, watchedPage,
+  apiAs,
+  assertClean,
+  base,
+  createTodos,
+  launch,
+  screenshot,
+  signedInContext,
+  signUpByApi,
+  uniqueSlug,
+  watchedPage,
 } from './browser';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
 describe('browser: the public list', () => {
   let browser: Browser;
-  before(async () => { browser = await launch(); });
-  after(async () => { await browser.close(); });
+  before(async () => {
+    browser = await launch();
+  });
+  after(async () => {
+    await browser.close();
+  });
 
   it('when a slug is set, then its link opens a read-only, escaped page for anyone; unpublishing takes it down', async () => {
     const account = await signUpByApi('public');
@@ -78,7 +91,7 @@ describe('browser: the public list', () => {
     const error = page.locator('#public-slug-error');
     await error.waitFor();
     assert.equal(await error.textContent(), 'The public address must be 3 to 40 of a-z, 0-9 and -.');
-    assert.match(await field.getAttribute('aria-describedby') ?? '', /public-slug-hint public-slug-error/);
+    assert.match((await field.getAttribute('aria-describedby')) ?? '', /public-slug-hint public-slug-error/);
 
     await field.fill(taken);
     await page.getByRole('button', { name: 'Publish' }).click();

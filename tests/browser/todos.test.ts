@@ -4,16 +4,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import {
-  addTodo, apiAs, assertClean, createTodos, launch, listedTexts, openList, screenshot, todoRow, type ApiTodo,
-} from './browser';
+import { addTodo, apiAs, assertClean, createTodos, launch, listedTexts, openList, screenshot, todoRow, type ApiTodo } from './browser';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
 describe('browser: the todo list', () => {
   let browser: Browser;
-  before(async () => { browser = await launch(); });
-  after(async () => { await browser.close(); });
+  before(async () => {
+    browser = await launch();
+  });
+  after(async () => {
+    await browser.close();
+  });
 
   it('when three todos are added, then they show newest first; edit, finish and unfinish survive a reload', async () => {
     const { account, context, watched, page } = await openList(browser, 'crud');
@@ -35,8 +37,8 @@ describe('browser: the todo list', () => {
 
     await todoRow(page, 'third').locator('.check').check();
     await page.waitForFunction(() => !document.querySelector('li.todo[aria-busy]'));
-    assert.match(await todoRow(page, 'third').getAttribute('class') ?? '', /\bdone\b/);
-    assert.match(await todoRow(page, 'third').locator('.meta').textContent() ?? '', /^Finished /);
+    assert.match((await todoRow(page, 'third').getAttribute('class')) ?? '', /\bdone\b/);
+    assert.match((await todoRow(page, 'third').locator('.meta').textContent()) ?? '', /^Finished /);
     await todoRow(page, 'first').locator('.check').check();
     await page.waitForFunction(() => !document.querySelector('li.todo[aria-busy]'));
     await todoRow(page, 'first').locator('.check').uncheck();
@@ -44,7 +46,14 @@ describe('browser: the todo list', () => {
     await screenshot(page, 'list');
 
     const { body } = await apiAs<{ data: ApiTodo[] }>(account, 'GET', '/api/todos');
-    assert.deepEqual(body.data.map((t) => [t.content, t.is_finished]), [['third', true], ['second, edited', false], ['first', false]]);
+    assert.deepEqual(
+      body.data.map((t) => [t.content, t.is_finished]),
+      [
+        ['third', true],
+        ['second, edited', false],
+        ['first', false],
+      ],
+    );
     await page.reload();
     await todoRow(page, 'third').waitFor();
     assert.deepEqual(await listedTexts(page), ['third', 'second, edited', 'first']);
@@ -60,7 +69,9 @@ describe('browser: the todo list', () => {
     await page.reload();
     await todoRow(page, 'newest').waitFor();
 
-    await todoRow(page, 'delete me').getByRole('button', { name: /^Delete/ }).click();
+    await todoRow(page, 'delete me')
+      .getByRole('button', { name: /^Delete/ })
+      .click();
     await page.locator('li.undo-row', { hasText: 'Deleted “delete me”.' }).waitFor();
     assert.deepEqual(await listedTexts(page), ['newest', 'keep me']);
     await page.getByRole('button', { name: /^Undo/ }).click();
@@ -68,20 +79,28 @@ describe('browser: the todo list', () => {
     await page.waitForTimeout(6500); // past the undo time: nothing may be sent
     assert.equal((await apiAs<{ data: ApiTodo[] }>(account, 'GET', '/api/todos')).body.data.length, 3);
 
-    await todoRow(page, 'delete me').getByRole('button', { name: /^Delete/ }).click();
+    await todoRow(page, 'delete me')
+      .getByRole('button', { name: /^Delete/ })
+      .click();
     await page.locator('li.undo-row').waitFor();
     await page.reload();
     await todoRow(page, 'newest').waitFor();
     assert.deepEqual(await listedTexts(page), ['newest', 'keep me']);
     const { body } = await apiAs<{ data: ApiTodo[] }>(account, 'GET', '/api/todos');
-    assert.deepEqual(body.data.map((t) => t.content), ['newest', 'keep me']);
+    assert.deepEqual(
+      body.data.map((t) => t.content),
+      ['newest', 'keep me'],
+    );
     assertClean(watched);
     await context.close();
   });
 
   it('when there are more todos than a page, then Load more shows each exactly once, newest first', async () => {
     const { account, context, watched, page } = await openList(browser, 'paging');
-    const made = await createTodos(account, Array.from({ length: 25 }, (_, i) => `bulk ${String(i + 1).padStart(2, '0')}`));
+    const made = await createTodos(
+      account,
+      Array.from({ length: 25 }, (_, i) => `bulk ${String(i + 1).padStart(2, '0')}`),
+    );
     await page.reload();
     await todoRow(page, 'bulk 25').waitFor();
     const more = page.getByRole('button', { name: 'Load more' });
@@ -144,5 +163,4 @@ describe('browser: the todo list', () => {
     assertClean(watched); // includes: no dialog opened
     await context.close();
   });
-
 });

@@ -14,22 +14,29 @@ describe('credential cache: cached lookups, revoked at once', () => {
   let a: TestApp;
   let b: TestApp;
   let restore: Array<() => void> = [];
-  before(async () => { [a, b] = await Promise.all([startCachingApp(), startCachingApp()]); });
+  before(async () => {
+    [a, b] = await Promise.all([startCachingApp(), startCachingApp()]);
+  });
   afterEach(async () => {
     for (const r of restore) r();
     restore = [];
     await settleRedis(a);
   });
-  after(async () => { await Promise.all([a.close(), b.close()]); });
+  after(async () => {
+    await Promise.all([a.close(), b.close()]);
+  });
 
   const tokenId = async (t: TestApp, cookie: string) =>
     (await t.http().get('/api/tokens').set('Cookie', cookie).expect(200)).body.data[0].id as string;
 
   it('when a token cached on both instances is revoked on one, then both refuse it at once with 401', async () => {
-    for (const [revoker, other] of [[a, b], [b, a]] as const) {
+    for (const [revoker, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       const u = await tokenUser(a, 'revoke');
       for (const t of [a, b, a, b]) await t.http().get('/api/todos').set('Authorization', u.auth).expect(200);
-      assert.ok(await readEntry(a.deps.redis, authKey(u.token), valueField('token')), 'the token\'s lookup is cached');
+      assert.ok(await readEntry(a.deps.redis, authKey(u.token), valueField('token')), "the token's lookup is cached");
 
       const id = await tokenId(revoker, u.cookie);
       await revoker.http().delete(`/api/tokens/${id}`).set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf).expect(204);
@@ -46,7 +53,7 @@ describe('credential cache: cached lookups, revoked at once', () => {
     const u = await signUp(a, 'logout');
     const s = await logIn(b, u.email, u.password);
     for (const t of [a, b, a, b]) await t.http().get('/api/session').set('Cookie', s.cookie).expect(200);
-    assert.ok(await readEntry(a.deps.redis, authKey(sidOf(s.cookie)), valueField('session')), 'the session\'s lookup is cached');
+    assert.ok(await readEntry(a.deps.redis, authKey(sidOf(s.cookie)), valueField('session')), "the session's lookup is cached");
 
     await b.http().delete('/api/session').set('Cookie', s.cookie).set('X-CSRF-Token', s.csrf).expect(204);
     for (const t of [a, b]) {
@@ -63,7 +70,7 @@ describe('credential cache: cached lookups, revoked at once', () => {
     restore.push(...counters.map((c) => c.restore));
     for (const t of [a, b]) await t.http().get('/api/todos').set('Cookie', u.cookie).expect(200);
     const afterFirst = counters.map((c) => c.count());
-    assert.equal(afterFirst[0]! + afterFirst[1]!, 1, `one lookup fills the cache both instances share, got ${afterFirst}`);
+    assert.equal(afterFirst[0]! + afterFirst[1]!, 1, `one lookup fills the cache both instances share, got ${afterFirst.join(' + ')}`);
     for (let i = 0; i < 10; i++) {
       for (const t of [a, b]) {
         const res = await t.http().get('/api/session').set('Cookie', u.cookie).expect(200);
@@ -72,7 +79,11 @@ describe('credential cache: cached lookups, revoked at once', () => {
       }
     }
     await a.http().post('/api/todos').set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf).send({ content: 'from cache' }).expect(201);
-    assert.deepEqual(counters.map((c) => c.count()), afterFirst, 'no further session lookups in PostgreSQL');
+    assert.deepEqual(
+      counters.map((c) => c.count()),
+      afterFirst,
+      'no further session lookups in PostgreSQL',
+    );
   });
 
   it('when credentials are cached, then Redis keys hold the digest and never the raw token or session id', async () => {
@@ -84,8 +95,8 @@ describe('credential cache: cached lookups, revoked at once', () => {
     }
     const secrets = [u.token, u.token.replace(/^tdo_/, ''), sidOf(u.cookie), sidOf(s.cookie)];
     const keys = await scanKeys(a.deps.redis, `${hashKey(authCacheKey(Buffer.alloc(0)))}*`);
-    assert.ok(keys.includes(authKey(u.token)), 'the token\'s digest names its entry');
-    assert.ok(keys.includes(authKey(sidOf(s.cookie))), 'the session\'s digest names its entry');
+    assert.ok(keys.includes(authKey(u.token)), "the token's digest names its entry");
+    assert.ok(keys.includes(authKey(sidOf(s.cookie))), "the session's digest names its entry");
     for (const key of keys) {
       for (const secret of secrets) assert.ok(!key.includes(secret), `key ${key} holds a raw secret`);
     }

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { tokenUser, type TestApp } from '../helpers/app';
-import {
-  firstPageField, getList, listKey, listLockKey, readEntry, startCachingApp, tally, xCache, type Entry,
-} from '../helpers/caching';
+import { firstPageField, getList, listKey, listLockKey, readEntry, startCachingApp, tally, xCache, type Entry } from '../helpers/caching';
 import { seedTodos, sleep, type PageJson } from '../helpers/todos';
 
 // CACHE_TTL_SECONDS=1: entries are fresh for 1 s ± 10 %.
@@ -12,7 +10,9 @@ const JITTER = 0.1;
 
 describe('app cache: soft TTL with jitter, expiry and rebuild', () => {
   let t: TestApp;
-  before(async () => { t = await startCachingApp({ CACHE_TTL_SECONDS: '1' }); });
+  before(async () => {
+    t = await startCachingApp({ CACHE_TTL_SECONDS: '1' });
+  });
   after(() => t.close());
 
   it('when many entries are stored, then their soft TTLs differ (jitter) and stay within ±10 %', async (ctx) => {
@@ -82,7 +82,10 @@ describe('app cache: soft TTL with jitter, expiry and rebuild', () => {
     const statuses = responses.map(xCache);
     ctx.diagnostic(`X-Cache: ${JSON.stringify(tally(statuses))}`);
     assert.equal(statuses.filter((s) => s === 'MISS').length, 1, JSON.stringify(statuses));
-    assert.ok(statuses.every((s) => ['MISS', 'STALE', 'HIT'].includes(s)), JSON.stringify(statuses));
+    assert.ok(
+      statuses.every((s) => ['MISS', 'STALE', 'HIT'].includes(s)),
+      JSON.stringify(statuses),
+    );
     const entry = await readEntry(t.deps.redis, listKey(u.id), firstPageField());
     assert.ok(entry && entry.freshUntil > before.freshUntil, 'the entry was rebuilt with a later soft expiry');
   });

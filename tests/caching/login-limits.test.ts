@@ -29,7 +29,9 @@ describe('log-in limit per e-mail: 3 failures per 15 minutes, across instances',
     const env = { LOGIN_LIMIT_PER_EMAIL: '3', LOGIN_LIMIT_PER_IP: '1000' };
     [a, b] = await Promise.all([startCachingApp(env), startCachingApp(env)]);
   });
-  after(async () => { await Promise.all([a.close(), b.close()]); });
+  after(async () => {
+    await Promise.all([a.close(), b.close()]);
+  });
 
   it('when the password is wrong 3 times on two instances alternately, then the 4th log-in is 429 even with the right password, and another e-mail is unaffected', async () => {
     await deleteKeys(a.deps.redis, IP_KEYS);
@@ -72,9 +74,15 @@ describe('log-in and sign-up limit per IP', () => {
     const users: SessionUser[] = [await signUp(a, 'ip-1'), await signUp(a, 'ip-2')];
     await deleteKeys(a.deps.redis, IP_KEYS);
 
-    const signUp1 = await strict.http().post('/api/users').send({ email: uniqueEmail('ip-new'), password: PASSWORD });
+    const signUp1 = await strict
+      .http()
+      .post('/api/users')
+      .send({ email: uniqueEmail('ip-new'), password: PASSWORD });
     assert.equal(signUp1.status, 201, signUp1.text);
-    const signUp2 = await strict.http().post('/api/users').send({ email: uniqueEmail('ip-new'), password: PASSWORD });
+    const signUp2 = await strict
+      .http()
+      .post('/api/users')
+      .send({ email: uniqueEmail('ip-new'), password: PASSWORD });
     assert.equal(signUp2.status, 201, signUp2.text);
     for (const u of users) {
       const res = await logIn(strict, u.email, u.password);
@@ -94,13 +102,12 @@ describe('log-in limits while Redis is lost: fail open', () => {
   let a: TestApp;
   let strict: TestApp;
   before(async () => {
-    [a, strict] = await Promise.all([
-      startCachingApp(),
-      startCachingApp({ LOGIN_LIMIT_PER_EMAIL: '1', LOGIN_LIMIT_PER_IP: '1' }),
-    ]);
+    [a, strict] = await Promise.all([startCachingApp(), startCachingApp({ LOGIN_LIMIT_PER_EMAIL: '1', LOGIN_LIMIT_PER_IP: '1' })]);
   });
   afterEach(() => settleRedis(strict));
-  after(async () => { await Promise.all([a.close(), strict.close()]); });
+  after(async () => {
+    await Promise.all([a.close(), strict.close()]);
+  });
 
   it('when an instance has lost Redis, then log-ins and sign-ups beyond both limits go through, and nothing is 5xx', async () => {
     const u = await signUp(a, 'no-redis');
@@ -108,7 +115,14 @@ describe('log-in limits while Redis is lost: fail open', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await logIn(strict, u.email, 'not the password')).status);
     statuses.push((await logIn(strict, u.email, u.password)).status);
-    statuses.push((await strict.http().post('/api/users').send({ email: uniqueEmail('no-redis'), password: PASSWORD })).status);
+    statuses.push(
+      (
+        await strict
+          .http()
+          .post('/api/users')
+          .send({ email: uniqueEmail('no-redis'), password: PASSWORD })
+      ).status,
+    );
     assert.deepEqual(statuses, [401, 401, 401, 401, 401, 201, 201]);
   });
 });

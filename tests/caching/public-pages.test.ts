@@ -10,8 +10,12 @@ import { createTodo } from '../helpers/todos';
 describe('public pages: what the edge cache may keep', () => {
   let a: TestApp;
   let b: TestApp;
-  before(async () => { [a, b] = await Promise.all([startCachingApp(), startCachingApp()]); });
-  after(async () => { await Promise.all([a.close(), b.close()]); });
+  before(async () => {
+    [a, b] = await Promise.all([startCachingApp(), startCachingApp()]);
+  });
+  after(async () => {
+    await Promise.all([a.close(), b.close()]);
+  });
 
   async function publisher(): Promise<{ u: TokenUser; slug: string }> {
     const u = await tokenUser(a, 'publisher');
@@ -29,13 +33,19 @@ describe('public pages: what the edge cache may keep', () => {
 
     const second = await createTodo(a, u, 'second <b>bold</b>');
     const json = await b.http().get(`/api/public/${slug}/todos`).expect(200);
-    assert.deepEqual(json.body.data.map((x: { id: string }) => x.id), [second.id, first.id]);
+    assert.deepEqual(
+      json.body.data.map((x: { id: string }) => x.id),
+      [second.id, first.id],
+    );
     const html = await b.http().get(`/u/${slug}`).expect(200);
     assert.ok(html.text.includes('second &lt;b&gt;bold&lt;/b&gt;'), 'the new todo is on the page, escaped');
 
     await a.http().delete(`/api/todos/${second.id}`).set('Authorization', u.auth).expect(204);
     const afterDelete = await b.http().get(`/api/public/${slug}/todos`).expect(200);
-    assert.deepEqual(afterDelete.body.data.map((x: { id: string }) => x.id), [first.id]);
+    assert.deepEqual(
+      afterDelete.body.data.map((x: { id: string }) => x.id),
+      [first.id],
+    );
   });
 
   it('when public pages are read, then they are public for one second, set no cookie, and are the same with or without credentials', async () => {
@@ -54,7 +64,10 @@ describe('public pages: what the edge cache may keep', () => {
   });
 
   it('when the slug is unknown, then 404 is also public for one second and sets no cookie', async () => {
-    const res = await a.http().get(`/u/${uniqueSlug('nobody')}`).expect(404);
+    const res = await a
+      .http()
+      .get(`/u/${uniqueSlug('nobody')}`)
+      .expect(404);
     assert.equal(res.headers['cache-control'], 'public, max-age=1');
     assert.equal(res.headers['set-cookie'], undefined);
     assert.match(String(res.headers['content-type']), /^text\/html/);

@@ -15,9 +15,11 @@ type Shape = { limit: number; isFinished?: boolean };
 /** A first-page shape in which the write is visible: a new todo is open, PUT finish needs an open one. */
 function shapeFor(kind: Kind, round: number): Shape {
   const limit = LIMITS[(round * 7) % LIMITS.length]!;
-  const filters: Array<boolean | undefined> = kind.startsWith('create') ? [undefined, false]
-    : kind === 'PUT finish' ? [false]
-    : [undefined, true, false];
+  const filters: Array<boolean | undefined> = kind.startsWith('create')
+    ? [undefined, false]
+    : kind === 'PUT finish'
+      ? [false]
+      : [undefined, true, false];
   const isFinished = filters[Math.floor(round / KINDS.length) % filters.length];
   return isFinished === undefined ? { limit } : { limit, isFinished };
 }
@@ -39,7 +41,11 @@ async function write(w: TestApp, u: TokenUser, kind: Kind, round: number, target
       return (page: PageJson) => assert.deepEqual(shown(page)[0], { id: res.body.id, content: `round ${round}`, is_finished: false });
     }
     case 'PATCH content': {
-      await api().patch(path).set('Authorization', u.auth).send({ content: `edited ${round}` }).expect(200);
+      await api()
+        .patch(path)
+        .set('Authorization', u.auth)
+        .send({ content: `edited ${round}` })
+        .expect(200);
       return (page: PageJson) => assert.equal(page.data.find((x) => x.id === target.id)?.content, `edited ${round}`);
     }
     case 'PATCH is_finished': {
@@ -52,11 +58,21 @@ async function write(w: TestApp, u: TokenUser, kind: Kind, round: number, target
     }
     case 'PUT finish': {
       await api().put(`${path}/finish`).set('Authorization', u.auth).expect(200);
-      return (page: PageJson) => assert.equal(page.data.find((x) => x.id === target.id), undefined, 'it left the open page');
+      return (page: PageJson) =>
+        assert.equal(
+          page.data.find((x) => x.id === target.id),
+          undefined,
+          'it left the open page',
+        );
     }
     case 'DELETE': {
       await api().delete(path).set('Authorization', u.auth).expect(204);
-      return (page: PageJson) => assert.equal(page.data.find((x) => x.id === target.id), undefined, 'it is gone');
+      return (page: PageJson) =>
+        assert.equal(
+          page.data.find((x) => x.id === target.id),
+          undefined,
+          'it is gone',
+        );
     }
   }
 }
@@ -88,31 +104,58 @@ async function rounds(u: TokenUser, writerOf: (round: number) => TestApp, reader
 describe('app cache: read-your-writes', () => {
   let a: TestApp;
   let b: TestApp;
-  before(async () => { [a, b] = await Promise.all([startCachingApp(), startCachingApp()]); });
-  after(async () => { await Promise.all([a.close(), b.close()]); });
+  before(async () => {
+    [a, b] = await Promise.all([startCachingApp(), startCachingApp()]);
+  });
+  after(async () => {
+    await Promise.all([a.close(), b.close()]);
+  });
 
   it(`when each kind of write is followed by a read of a cached first page (${ROUNDS} rounds), then the read reflects the write`, async () => {
     const u = await tokenUser(a, 'ryw');
     await seedTodos(a, u.id, 40, { finishedExpr: 'i % 2 = 0' });
-    await rounds(u, () => a, () => a);
+    await rounds(
+      u,
+      () => a,
+      () => a,
+    );
   });
 
   it(`when two instances share Redis and each write on one is read at once on the other (${ROUNDS} rounds), then the other sees it`, async () => {
     const u = await tokenUser(a, 'ryw-two');
     await seedTodos(a, u.id, 40, { finishedExpr: 'i % 2 = 0' });
-    await rounds(u, (r) => (r % 2 ? b : a), (r) => (r % 2 ? a : b));
+    await rounds(
+      u,
+      (r) => (r % 2 ? b : a),
+      (r) => (r % 2 ? a : b),
+    );
   });
 
   it('when an Idempotency-Key create is replayed, then the cached page still shows the todo once', async () => {
     const u = await tokenUser(a, 'ryw-replay');
     const key = randomUUID();
-    const first = await a.http().post('/api/todos').set('Authorization', u.auth).set('Idempotency-Key', key).send({ content: 'once' }).expect(201);
+    const first = await a
+      .http()
+      .post('/api/todos')
+      .set('Authorization', u.auth)
+      .set('Idempotency-Key', key)
+      .send({ content: 'once' })
+      .expect(201);
     await getList(b, u);
-    const replay = await b.http().post('/api/todos').set('Authorization', u.auth).set('Idempotency-Key', key).send({ content: 'once' }).expect(201);
+    const replay = await b
+      .http()
+      .post('/api/todos')
+      .set('Authorization', u.auth)
+      .set('Idempotency-Key', key)
+      .send({ content: 'once' })
+      .expect(201);
     assert.equal(replay.headers['idempotent-replayed'], 'true');
     assert.equal(replay.body.id, first.body.id);
     for (const t of [a, b]) {
-      assert.deepEqual((await getList(t, u)).body.data.map((x: TodoJson) => x.id), [first.body.id]);
+      assert.deepEqual(
+        (await getList(t, u)).body.data.map((x: TodoJson) => x.id),
+        [first.body.id],
+      );
     }
   });
 });

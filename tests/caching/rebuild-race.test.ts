@@ -2,9 +2,21 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { Cache, type Cached } from '../../app/cache';
+import type { Pool } from '../../app/db';
 import { tokenUser, type TestApp } from '../helpers/app';
 import {
-  countQueries, deferred, EPOCH_KEY, firstPageField, getList, hashKey, isListQuery, listKey, readEntry, startCachingApp, valueField, xCache,
+  countQueries,
+  deferred,
+  EPOCH_KEY,
+  firstPageField,
+  getList,
+  hashKey,
+  isListQuery,
+  listKey,
+  readEntry,
+  startCachingApp,
+  valueField,
+  xCache,
 } from '../helpers/caching';
 import { createTodo, seedTodos, type PageJson } from '../helpers/todos';
 
@@ -24,7 +36,10 @@ describe('app cache: a rebuild that read before a write is not stored after it',
     t = await startCachingApp();
     cache = new Cache(t.deps.breaker, OPTIONS);
   });
-  afterEach(() => { for (const r of restore.reverse()) r(); restore = []; });
+  afterEach(() => {
+    for (const r of restore.reverse()) r();
+    restore = [];
+  });
   after(() => t.close());
 
   /** A get whose load has read the "database" and then waits until released. */
@@ -45,23 +60,27 @@ describe('app cache: a rebuild that read before a write is not stored after it',
     await get.loading;
     get.release();
     assert.deepEqual(await seen(get.result), { value: 'v1', status: 'MISS' });
-    assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'v2')), { value: 'v1', status: 'HIT' });
+    assert.deepEqual(await seen(cache.get(ns, 'page', () => Promise.resolve('v2'))), { value: 'v1', status: 'HIT' });
   });
 
-  it('when the namespace is invalidated while a rebuild is loading, then the rebuild\'s value is refused and the next get is a MISS with the new value', async () => {
+  it("when the namespace is invalidated while a rebuild is loading, then the rebuild's value is refused and the next get is a MISS with the new value", async () => {
     const ns = `test-race:${randomUUID()}`;
     const get = blockedGet(ns, 'old');
     await get.loading;
     await cache.invalidate(ns);
     get.release();
-    assert.deepEqual(await seen(get.result), { value: 'old', status: 'MISS' }, 'the request that began before the write answers what it read');
+    assert.deepEqual(
+      await seen(get.result),
+      { value: 'old', status: 'MISS' },
+      'the request that began before the write answers what it read',
+    );
     assert.equal(await readEntry(t.deps.redis, hashKey(ns), valueField('page')), undefined, 'nothing was stored');
 
-    assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'new')), { value: 'new', status: 'MISS' });
-    assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'newer')), { value: 'new', status: 'HIT' });
+    assert.deepEqual(await seen(cache.get(ns, 'page', () => Promise.resolve('new'))), { value: 'new', status: 'MISS' });
+    assert.deepEqual(await seen(cache.get(ns, 'page', () => Promise.resolve('newer'))), { value: 'new', status: 'HIT' });
   });
 
-  it('when the cache epoch moves while a rebuild is loading, then the rebuild\'s value is refused too', async () => {
+  it("when the cache epoch moves while a rebuild is loading, then the rebuild's value is refused too", async () => {
     const ns = `test-race:${randomUUID()}`;
     const get = blockedGet(ns, 'before the outage');
     await get.loading;
@@ -69,8 +88,8 @@ describe('app cache: a rebuild that read before a write is not stored after it',
     get.release();
     assert.equal((await seen(get.result)).status, 'MISS');
     assert.equal(await readEntry(t.deps.redis, hashKey(ns), valueField('page')), undefined, 'nothing was stored');
-    assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'after')), { value: 'after', status: 'MISS' });
-    assert.deepEqual(await seen(cache.get(ns, 'page', async () => 'later')), { value: 'after', status: 'HIT' });
+    assert.deepEqual(await seen(cache.get(ns, 'page', () => Promise.resolve('after'))), { value: 'after', status: 'MISS' });
+    assert.deepEqual(await seen(cache.get(ns, 'page', () => Promise.resolve('later'))), { value: 'after', status: 'HIT' });
   });
 
   it('when a todo is created while GET /api/todos is rebuilding from rows read before it, then the next GET is a MISS that shows the new todo', async () => {
@@ -79,10 +98,10 @@ describe('app cache: a rebuild that read before a write is not stored after it',
     // Hold the first list query after PostgreSQL has answered it.
     const listRead = deferred();
     const release = deferred();
-    const original = t.deps.db.query;
+    const original = t.deps.db.query.bind(t.deps.db) as (...a: unknown[]) => Promise<unknown>;
     let held = false;
-    const holding = async function (this: unknown, ...args: unknown[]) {
-      const result = await (original as (...a: unknown[]) => Promise<unknown>).apply(t.deps.db, args);
+    const holding = async function (...args: unknown[]) {
+      const result = await original(...args);
       if (!held && typeof args[0] === 'string' && isListQuery(args[0]) && (args[1] as unknown[])[0] === u.id) {
         held = true;
         listRead.resolve();
@@ -91,7 +110,9 @@ describe('app cache: a rebuild that read before a write is not stored after it',
       return result;
     };
     t.deps.db.query = holding as typeof t.deps.db.query;
-    restore.push(() => { t.deps.db.query = original; });
+    restore.push(() => {
+      t.deps.db.query = original as Pool['query'];
+    });
 
     const slowRead = getList(t, u);
     await listRead.promise;
@@ -116,12 +137,12 @@ describe('app cache: a rebuild that read before a write is not stored after it',
   it('when the stamps a value was read under are current, then recordIfCurrent lists the member; after an invalidation or an epoch move it refuses', async () => {
     const ns = `test-race:${randomUUID()}`;
     const setKey = `test-set:${randomUUID()}`;
-    const { stamp } = await cache.get(ns, 'page', async () => 'v');
+    const { stamp } = await cache.get(ns, 'page', () => Promise.resolve('v'));
     assert.ok(stamp);
     assert.equal(await cache.recordIfCurrent([stamp], setKey, 'a', 10_000), true);
     await cache.invalidate(ns);
     assert.equal(await cache.recordIfCurrent([stamp], setKey, 'b', 10_000), false);
-    const { stamp: fresh } = await cache.get(ns, 'page', async () => 'w');
+    const { stamp: fresh } = await cache.get(ns, 'page', () => Promise.resolve('w'));
     assert.ok(fresh);
     assert.equal(await cache.recordIfCurrent([fresh], setKey, 'c', 10_000), true);
     await t.deps.redis.incr(EPOCH_KEY);

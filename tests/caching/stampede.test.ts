@@ -3,9 +3,7 @@ import { after, afterEach, before, describe, it, type TestContext } from 'node:t
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type request from 'supertest';
 import { tokenUser, type TestApp, type TokenUser } from '../helpers/app';
-import {
-  countQueries, firstPageField, getList, isListQuery, listKey, readEntry, startCachingApp, tally, xCache,
-} from '../helpers/caching';
+import { countQueries, firstPageField, getList, isListQuery, listKey, readEntry, startCachingApp, tally, xCache } from '../helpers/caching';
 import { seedTodos } from '../helpers/todos';
 
 const PER_INSTANCE = 100;
@@ -17,9 +15,16 @@ describe('app cache: one rebuild under a stampede (two instances, 200 concurrent
   let a: TestApp;
   let b: TestApp;
   let counters: Array<ReturnType<typeof countQueries>> = [];
-  before(async () => { [a, b] = await Promise.all([startCachingApp(), startCachingApp()]); });
-  afterEach(() => { for (const c of counters) c.restore(); counters = []; });
-  after(async () => { await Promise.all([a.close(), b.close()]); });
+  before(async () => {
+    [a, b] = await Promise.all([startCachingApp(), startCachingApp()]);
+  });
+  afterEach(() => {
+    for (const c of counters) c.restore();
+    counters = [];
+  });
+  after(async () => {
+    await Promise.all([a.close(), b.close()]);
+  });
 
   /** A user with todos whose credential is already cached on both instances. */
   async function readyUser(tag: string): Promise<TokenUser> {
@@ -38,8 +43,9 @@ describe('app cache: one rebuild under a stampede (two instances, 200 concurrent
   async function stampede(u: TokenUser): Promise<{ responses: request.Response[]; maxLagMs: number }> {
     const lag = monitorEventLoopDelay({ resolution: 5 });
     lag.enable();
-    const responses = await Promise.all([a, b].flatMap((t) =>
-      Array.from({ length: PER_INSTANCE }, () => t.http().get('/api/todos').set('Authorization', u.auth))));
+    const responses = await Promise.all(
+      [a, b].flatMap((t) => Array.from({ length: PER_INSTANCE }, () => t.http().get('/api/todos').set('Authorization', u.auth))),
+    );
     lag.disable();
     return { responses, maxLagMs: Math.round(lag.max / 1e6) };
   }
@@ -93,7 +99,11 @@ describe('app cache: one rebuild under a stampede (two instances, 200 concurrent
     assert.notEqual(fresh, old.text);
     assert.match(fresh, /"changed seeded /);
     for (const r of responses) {
-      assert.equal(r.text, xCache(r) === 'STALE' ? old.text : fresh, `a ${xCache(r)} has the ${xCache(r) === 'STALE' ? 'old' : 'rebuilt'} body`);
+      assert.equal(
+        r.text,
+        xCache(r) === 'STALE' ? old.text : fresh,
+        `a ${xCache(r)} has the ${xCache(r) === 'STALE' ? 'old' : 'rebuilt'} body`,
+      );
     }
     const rebuilt = await readEntry(a.deps.redis, listKey(u.id), firstPageField());
     assert.ok(rebuilt && rebuilt.freshUntil > Date.now(), 'the entry is fresh again');

@@ -6,7 +6,9 @@ import { seedTodos, type PageJson } from '../helpers/todos';
 
 describe('app cache: X-Cache on GET /api/todos', () => {
   let t: TestApp;
-  before(async () => { t = await startCachingApp(); });
+  before(async () => {
+    t = await startCachingApp();
+  });
   after(() => t.close());
 
   it('when a user reads the first page twice, then the first is a MISS and the second a HIT with the same body and ETag', async () => {
@@ -22,7 +24,7 @@ describe('app cache: X-Cache on GET /api/todos', () => {
     assert.equal(second.headers['content-type'], 'application/json; charset=utf-8');
 
     const entry = await readEntry(t.deps.redis, listKey(u.id), firstPageField());
-    assert.ok(entry, 'the first page is stored in the user\'s hash');
+    assert.ok(entry, "the first page is stored in the user's hash");
     assert.equal((entry.value as { body: string }).body, first.text);
   });
 
@@ -68,7 +70,12 @@ describe('app cache: X-Cache on GET /api/todos', () => {
     const u = await tokenUser(t, 'shapes');
     await seedTodos(t, u.id, 30, { finishedExpr: 'i % 3 = 0' });
     const shapes: Array<{ limit?: number; is_finished?: boolean }> = [
-      {}, { limit: 3 }, { is_finished: true }, { is_finished: false }, { limit: 3, is_finished: true }, { limit: 100 },
+      {},
+      { limit: 3 },
+      { is_finished: true },
+      { is_finished: false },
+      { limit: 3, is_finished: true },
+      { limit: 100 },
     ];
     for (const s of shapes) {
       const query: Record<string, string> = {};

@@ -20,10 +20,12 @@ export function sidCookieOf(res: request.Response): { value: string; attrs: Map<
   const line = lines.find((c) => c.startsWith('sid='));
   assert.ok(line, `expected a sid cookie, got ${JSON.stringify(raw)}`);
   const [pair, ...rest] = line.split(';').map((s) => s.trim());
-  const attrs = new Map(rest.map((a) => {
-    const [k, ...v] = a.split('=');
-    return [k!.toLowerCase(), v.join('=')] as [string, string];
-  }));
+  const attrs = new Map(
+    rest.map((a) => {
+      const [k, ...v] = a.split('=');
+      return [k!.toLowerCase(), v.join('=')] as [string, string];
+    }),
+  );
   return { value: pair!.slice('sid='.length), attrs };
 }
 

@@ -59,19 +59,23 @@ export type TokenUser = SessionUser & { token: string; auth: string };
 /** A new user with a personal API token, for bearer-authenticated calls. */
 export async function tokenUser(t: TestApp, tag?: string): Promise<TokenUser> {
   const u = await signUp(t, tag);
-  const res = await t.http().post('/api/tokens').set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf)
-    .send({ name: 'tests' }).expect(201);
+  const res = await t.http().post('/api/tokens').set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf).send({ name: 'tests' }).expect(201);
   return { ...u, token: res.body.token, auth: `Bearer ${res.body.token}` };
 }
 
 /** Asserts the RFC 9457 shape every error must have. */
 export function assertProblem(res: request.Response, status: number): Record<string, unknown> {
   const body = res.body as Record<string, unknown>;
-  const ok = res.status === status
-    && /^application\/problem\+json; charset=utf-8$/.test(String(res.headers['content-type']))
-    && typeof body.type === 'string' && typeof body.title === 'string' && body.status === status
-    && typeof body.detail === 'string' && typeof body.request_id === 'string' && typeof body.retryable === 'boolean'
-    && body.request_id === res.headers['x-request-id'];
+  const ok =
+    res.status === status &&
+    /^application\/problem\+json; charset=utf-8$/.test(String(res.headers['content-type'])) &&
+    typeof body.type === 'string' &&
+    typeof body.title === 'string' &&
+    body.status === status &&
+    typeof body.detail === 'string' &&
+    typeof body.request_id === 'string' &&
+    typeof body.retryable === 'boolean' &&
+    body.request_id === res.headers['x-request-id'];
   if (!ok) throw new Error(`expected a ${status} problem, got ${res.status} ${res.headers['content-type']}: ${res.text}`);
   return body;
 }

@@ -34,16 +34,21 @@ export type Entry = { value: unknown; epoch: string; version: string; freshUntil
  * wrapping the pool's own query method (the query still runs).
  */
 export function countQueries(db: Pool, matches: (sql: string) => boolean): { count: () => number; restore: () => void } {
-  const original = db.query;
+  const original = db.query.bind(db) as (...a: unknown[]) => unknown;
   let n = 0;
-  const counting = function (this: Pool, ...args: unknown[]) {
+  const counting = function (...args: unknown[]) {
     const first = args[0];
     const sql = typeof first === 'string' ? first : (first as { text?: unknown } | null)?.text;
     if (typeof sql === 'string' && matches(sql)) n += 1;
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
+    return original(...args);
   };
   db.query = counting as Pool['query'];
-  return { count: () => n, restore: () => { db.query = original; } };
+  return {
+    count: () => n,
+    restore: () => {
+      db.query = original as Pool['query'];
+    },
+  };
 }
 
 export const isListQuery = (sql: string) => sql.trimStart().startsWith(LIST_SQL);
@@ -132,7 +137,9 @@ export async function fallbacks(t: TestApp): Promise<number> {
 export type Deferred<T> = { promise: Promise<T>; resolve: (value: T) => void };
 export function deferred<T = void>(): Deferred<T> {
   let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 

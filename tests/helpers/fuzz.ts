@@ -59,27 +59,90 @@ const b64url = (s: string | Buffer) => Buffer.from(s).toString('base64url');
 
 /** JSON texts of the wrong type for a string or boolean field, kept raw so 1e309 stays a literal. */
 export const WRONG_TYPES = [
-  '0', '-1', '1.5', '-0', '1e309', '-1e309', '99999999999999999999', '0.1e-400', '[]', '["a"]', '[null]', '{}',
-  '{"a":1}', 'null', 'true', 'false', '[[[[[[]]]]]]', '{"__proto__":{"admin":true}}', '{"toString":"x"}', '""',
+  '0',
+  '-1',
+  '1.5',
+  '-0',
+  '1e309',
+  '-1e309',
+  '99999999999999999999',
+  '0.1e-400',
+  '[]',
+  '["a"]',
+  '[null]',
+  '{}',
+  '{"a":1}',
+  'null',
+  'true',
+  'false',
+  '[[[[[[]]]]]]',
+  '{"__proto__":{"admin":true}}',
+  '{"toString":"x"}',
+  '""',
 ];
 
 /** Query values that are not a whole number in range. */
 export const BAD_NUMBERS = [
-  '1e309', '-1', '1.5', '99999999999999999999', '0x10', '0', '101', '10001', '1e2', '+1', '%201', '1%20', '',
-  'NaN', 'Infinity', '%ff', '%00', '%D9%A1', '%EF%BC%91', '0b1', '1_000', '0000000001', '-0', '1,2', '[1]',
+  '1e309',
+  '-1',
+  '1.5',
+  '99999999999999999999',
+  '0x10',
+  '0',
+  '101',
+  '10001',
+  '1e2',
+  '+1',
+  '%201',
+  '1%20',
+  '',
+  'NaN',
+  'Infinity',
+  '%ff',
+  '%00',
+  '%D9%A1',
+  '%EF%BC%91',
+  '0b1',
+  '1_000',
+  '0000000001',
+  '-0',
+  '1,2',
+  '[1]',
 ];
 
 /** Strings that break naive text handling: surrogates, NUL, bidi and zero-width marks, lengths, emoji. */
 export function oddString(r: Rng): string {
   const grin = '\u{1F600}';
   const choices: (() => string)[] = [
-    () => '\ud800', () => 'a\udfffb', () => '\udc00\ud800', () => `x${'\ud83d'}`, () => '\u0000', () => 'a\u0000b',
-    () => '\u202eevil\u202c', () => '\u200b', () => 'x\u200by\u200d', () => '\ufeff', () => '\u2028\u2029',
-    () => ' \t\n\r ', () => '', () => '\u00a0\u3000', () => 'e\u0301'.repeat(r.int(600) + 1),
-    () => 'a'.repeat(1001), () => grin.repeat(1001), () => grin.repeat(1000), () => `${grin.repeat(999)}ab`,
-    () => 'z'.repeat(1001 + r.int(5000)), () => '\u{10FFFF}\uFFFE\uFFFF', () => '\u0001\u001f\u007f',
-    () => '<script>alert(1)</script>', () => "'; DROP TABLE todos; --", () => '%ff%00', () => '@'.repeat(r.int(300) + 1),
-    () => `${'\u0627'.repeat(50)}@example.test`, () => `ok${'\u0000'}@example.test`, () => 'Ω'.repeat(r.int(260)),
+    () => '\ud800',
+    () => 'a\udfffb',
+    () => '\udc00\ud800',
+    () => `x${'\ud83d'}`,
+    () => '\u0000',
+    () => 'a\u0000b',
+    () => '\u202eevil\u202c',
+    () => '\u200b',
+    () => 'x\u200by\u200d',
+    () => '\ufeff',
+    () => '\u2028\u2029',
+    () => ' \t\n\r ',
+    () => '',
+    () => '\u00a0\u3000',
+    () => 'e\u0301'.repeat(r.int(600) + 1),
+    () => 'a'.repeat(1001),
+    () => grin.repeat(1001),
+    () => grin.repeat(1000),
+    () => `${grin.repeat(999)}ab`,
+    () => 'z'.repeat(1001 + r.int(5000)),
+    () => '\u{10FFFF}\uFFFE\uFFFF',
+    () => '\u0001\u001f\u007f',
+    () => '<script>alert(1)</script>',
+    () => "'; DROP TABLE todos; --",
+    () => '%ff%00',
+    () => '@'.repeat(r.int(300) + 1),
+    () => `${'\u0627'.repeat(50)}@example.test`,
+    () => `ok${'\u0000'}@example.test`,
+    () => 'Ω'.repeat(r.int(260)),
   ];
   return r.pick(choices)();
 }
@@ -88,13 +151,35 @@ export function oddString(r: Rng): string {
 export function malformedJson(r: Rng, valid: string): string {
   const depth = r.pick([64, 1000, 5000, 8000]);
   const choices: (() => string)[] = [
-    () => valid.slice(0, r.int(valid.length)), () => valid.replace(/}$/, ',}'), () => `[${valid},]`,
-    () => `\ufeff${valid}`, () => `\ufeff\ufeff${valid}`, () => '['.repeat(depth) + ']'.repeat(depth),
-    () => '['.repeat(depth), () => `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`, () => `${valid}}`,
-    () => valid.replaceAll('"', "'"), () => valid.replace(/"(\w+)":/g, '$1:'), () => '{"content":NaN}',
-    () => `/* c */${valid}`, () => '', () => '   ', () => '"just a string"', () => '123', () => 'null', () => 'true',
-    () => '{"content":"x', () => '{"content":"\\x"}', () => '{"content":"\\u12"}', () => '{"content":"a\u0001b"}',
-    () => `${valid}${valid}`, () => '{"a":1,"a":2,', () => '{,}', () => '\u0000', () => '{"content":"\\ud800"', () => '}{',
+    () => valid.slice(0, r.int(valid.length)),
+    () => valid.replace(/}$/, ',}'),
+    () => `[${valid},]`,
+    () => `\ufeff${valid}`,
+    () => `\ufeff\ufeff${valid}`,
+    () => '['.repeat(depth) + ']'.repeat(depth),
+    () => '['.repeat(depth),
+    () => `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`,
+    () => `${valid}}`,
+    () => valid.replaceAll('"', "'"),
+    () => valid.replace(/"(\w+)":/g, '$1:'),
+    () => '{"content":NaN}',
+    () => `/* c */${valid}`,
+    () => '',
+    () => '   ',
+    () => '"just a string"',
+    () => '123',
+    () => 'null',
+    () => 'true',
+    () => '{"content":"x',
+    () => '{"content":"\\x"}',
+    () => '{"content":"\\u12"}',
+    () => '{"content":"a\u0001b"}',
+    () => `${valid}${valid}`,
+    () => '{"a":1,"a":2,',
+    () => '{,}',
+    () => '\u0000',
+    () => '{"content":"\\ud800"',
+    () => '}{',
   ];
   return r.pick(choices)();
 }
@@ -103,13 +188,37 @@ export function malformedJson(r: Rng, valid: string): string {
 export function badId(r: Rng, realIds: readonly string[]): string {
   const real = r.pick(realIds);
   const choices: (() => string)[] = [
-    () => 'not-a-uuid', () => real.toUpperCase(), () => real.slice(0, -1), () => `${real}0`, () => `%7B${real}%7D`,
-    () => real.replaceAll('-', ''), () => `${real.slice(0, 8)}${real.slice(9)}-`, () => real.replace(/[0-9a-f]$/, 'g'),
-    () => '00000000-0000-0000-0000-000000000000', () => 'ffffffff-ffff-ffff-ffff-ffffffffffff',
-    () => '00000000-0000-0000-0000-000000000001', () => r.uuid(), () => r.uuid().toUpperCase(),
-    () => '..', () => '..%2f..%2fetc%2fpasswd', () => '%2e%2e%2f%2e%2e%2f', () => '....%5c%5c', () => '%ff', () => '%00',
-    () => '%', () => '%zz', () => '%c0%af', () => '%e2%80%ae', () => `${real}%00`, () => '%ed%a0%80', () => 'a'.repeat(500),
-    () => '-1', () => '0', () => '%20', () => `${real}%0a`, () => r.bytes(r.int(40) + 1).toString('base64url'),
+    () => 'not-a-uuid',
+    () => real.toUpperCase(),
+    () => real.slice(0, -1),
+    () => `${real}0`,
+    () => `%7B${real}%7D`,
+    () => real.replaceAll('-', ''),
+    () => `${real.slice(0, 8)}${real.slice(9)}-`,
+    () => real.replace(/[0-9a-f]$/, 'g'),
+    () => '00000000-0000-0000-0000-000000000000',
+    () => 'ffffffff-ffff-ffff-ffff-ffffffffffff',
+    () => '00000000-0000-0000-0000-000000000001',
+    () => r.uuid(),
+    () => r.uuid().toUpperCase(),
+    () => '..',
+    () => '..%2f..%2fetc%2fpasswd',
+    () => '%2e%2e%2f%2e%2e%2f',
+    () => '....%5c%5c',
+    () => '%ff',
+    () => '%00',
+    () => '%',
+    () => '%zz',
+    () => '%c0%af',
+    () => '%e2%80%ae',
+    () => `${real}%00`,
+    () => '%ed%a0%80',
+    () => 'a'.repeat(500),
+    () => '-1',
+    () => '0',
+    () => '%20',
+    () => `${real}%0a`,
+    () => r.bytes(r.int(40) + 1).toString('base64url'),
   ];
   return r.pick(choices)();
 }
@@ -118,18 +227,36 @@ export function badId(r: Rng, realIds: readonly string[]): string {
 export function badCursor(r: Rng): string {
   const id = r.uuid();
   const date = r.pick([
-    '2020-01-01', '2020-01-01T00:00:00Z', '2020-01-01T00:00:00.000+00:00', 'Wed, 01 Jan 2020 00:00:00 GMT',
-    '2020-02-30T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', '-271821-04-20T00:00:00.000Z', '-004714-11-23T00:00:00.000Z',
-    '0000-01-01T00:00:00.000Z', '1577836800000', 'yesterday', '',
+    '2020-01-01',
+    '2020-01-01T00:00:00Z',
+    '2020-01-01T00:00:00.000+00:00',
+    'Wed, 01 Jan 2020 00:00:00 GMT',
+    '2020-02-30T00:00:00.000Z',
+    '+275760-09-13T00:00:00.000Z',
+    '-271821-04-20T00:00:00.000Z',
+    '-004714-11-23T00:00:00.000Z',
+    '0000-01-01T00:00:00.000Z',
+    '1577836800000',
+    'yesterday',
+    '',
   ]);
   const choices: (() => string)[] = [
-    () => b64url(r.bytes(r.int(150) + 1)), () => Array.from({ length: r.int(60) + 1 }, () => r.pick([...'AZaz09-_='])).join(''),
-    () => encodeURIComponent(r.bytes(r.int(90) + 3).toString('base64')), () => r.bytes(30).toString('base64'),
+    () => b64url(r.bytes(r.int(150) + 1)),
+    () => Array.from({ length: r.int(60) + 1 }, () => r.pick([...'AZaz09-_='])).join(''),
+    () => encodeURIComponent(r.bytes(r.int(90) + 3).toString('base64')),
+    () => r.bytes(30).toString('base64'),
     () => b64url(r.pick(['{}', '[]', '[1,2]', '["x","y"]', '"s"', 'null', '[null,null]', `["${id}"]`])),
-    () => b64url(JSON.stringify([date, id])), () => b64url(JSON.stringify([new Date(0).toISOString(), id, 'extra'])),
-    () => b64url(JSON.stringify([Date.parse('2020-01-01'), id])), () => b64url(JSON.stringify({ createdAt: date, id })),
-    () => b64url(JSON.stringify(['2020-01-01T00:00:00.000Z', id.toUpperCase()])), () => 'A'.repeat(201 + r.int(100)),
-    () => '%ff', () => '', () => b64url(`${'['.repeat(90)}`), () => b64url('\u0000'), () => r.uuid(),
+    () => b64url(JSON.stringify([date, id])),
+    () => b64url(JSON.stringify([new Date(0).toISOString(), id, 'extra'])),
+    () => b64url(JSON.stringify([Date.parse('2020-01-01'), id])),
+    () => b64url(JSON.stringify({ createdAt: date, id })),
+    () => b64url(JSON.stringify(['2020-01-01T00:00:00.000Z', id.toUpperCase()])),
+    () => 'A'.repeat(201 + r.int(100)),
+    () => '%ff',
+    () => '',
+    () => b64url(`${'['.repeat(90)}`),
+    () => b64url('\u0000'),
+    () => r.uuid(),
   ];
   return r.pick(choices)();
 }
@@ -137,19 +264,54 @@ export function badCursor(r: Rng): string {
 /** Authorization headers that are not "Bearer <a live token>". */
 export function badAuthorization(r: Rng, liveToken: string): string {
   return r.pick([
-    '', 'Bearer', 'Bearer ', `bearer ${liveToken}`, `Bearer  ${liveToken}`, `Bearer ${liveToken}x`, `Bearer ${liveToken.slice(0, -1)}`,
-    `Token ${liveToken}`, 'Basic Zm9vOmJhcg==', `Bearer tdo_${'A'.repeat(43)}`, `Bearer ${'a'.repeat(201)}`, `Bearer tdo_${'x'.repeat(2000)}`,
-    'Bearer tdo_%ff', 'Bearer tdo_\xe9\xff', `Bearer ${liveToken}, Bearer ${liveToken}`, 'Bearer null', 'Bearer undefined',
-    `Bearer ${b64url(r.bytes(r.int(60) + 1))}`, `Bearer tdo_${b64url(r.bytes(32))}`, 'Bearer ../../etc/passwd', '\t',
+    '',
+    'Bearer',
+    'Bearer ',
+    `bearer ${liveToken}`,
+    `Bearer  ${liveToken}`,
+    `Bearer ${liveToken}x`,
+    `Bearer ${liveToken.slice(0, -1)}`,
+    `Token ${liveToken}`,
+    'Basic Zm9vOmJhcg==',
+    `Bearer tdo_${'A'.repeat(43)}`,
+    `Bearer ${'a'.repeat(201)}`,
+    `Bearer tdo_${'x'.repeat(2000)}`,
+    'Bearer tdo_%ff',
+    'Bearer tdo_\xe9\xff',
+    `Bearer ${liveToken}, Bearer ${liveToken}`,
+    'Bearer null',
+    'Bearer undefined',
+    `Bearer ${b64url(r.bytes(r.int(60) + 1))}`,
+    `Bearer tdo_${b64url(r.bytes(32))}`,
+    'Bearer ../../etc/passwd',
+    '\t',
   ]);
 }
 
 /** Cookie headers with no usable session in them. */
 export function badCookie(r: Rng): string {
   return r.pick([
-    'sid=', 'sid', '=', ';;;', 'sid=garbage', 'sid=%ff', 'sid=%00', 'sid=%', 'sid="quoted"', `sid=${'x'.repeat(4000)}`,
-    `sid=${b64url(r.bytes(32))}`, 'sid=a; sid=b', 'SID=abc', 'sid=\xe9\xff', 'sid=a=b=c', `other=1; sid=${b64url(r.bytes(8))}`,
-    '__proto__=1; sid=x', 'sid=null', 'sid=undefined', 'sid=../../', `sid=${'%41'.repeat(300)}`,
+    'sid=',
+    'sid',
+    '=',
+    ';;;',
+    'sid=garbage',
+    'sid=%ff',
+    'sid=%00',
+    'sid=%',
+    'sid="quoted"',
+    `sid=${'x'.repeat(4000)}`,
+    `sid=${b64url(r.bytes(32))}`,
+    'sid=a; sid=b',
+    'SID=abc',
+    'sid=\xe9\xff',
+    'sid=a=b=c',
+    `other=1; sid=${b64url(r.bytes(8))}`,
+    '__proto__=1; sid=x',
+    'sid=null',
+    'sid=undefined',
+    'sid=../../',
+    `sid=${'%41'.repeat(300)}`,
   ]);
 }
 
@@ -157,9 +319,16 @@ export function badCookie(r: Rng): string {
 export function perturb(r: Rng, c: Case): Case {
   if (!r.chance(0.15)) return c;
   const [name, value] = r.pick([
-    ['X-Request-Id', 'bad id'], ['X-Request-Id', 'x'.repeat(500)], ['X-Request-Id', 'short'], ['X-Request-Id', '\xe9'.repeat(10)],
-    ['Sec-Fetch-Site', 'cross-site'], ['If-None-Match', r.pick(['*', 'W/"x"', '"', ''])], ['Accept', 'text/html'],
-    ['X-Forwarded-For', 'garbage, ::1'], ['X-HTTP-Method-Override', 'DELETE'], ['Accept-Charset', 'utf-7'],
+    ['X-Request-Id', 'bad id'],
+    ['X-Request-Id', 'x'.repeat(500)],
+    ['X-Request-Id', 'short'],
+    ['X-Request-Id', '\xe9'.repeat(10)],
+    ['Sec-Fetch-Site', 'cross-site'],
+    ['If-None-Match', r.pick(['*', 'W/"x"', '"', ''])],
+    ['Accept', 'text/html'],
+    ['X-Forwarded-For', 'garbage, ::1'],
+    ['X-HTTP-Method-Override', 'DELETE'],
+    ['Accept-Charset', 'utf-7'],
   ] as const);
   return { ...c, headers: { ...c.headers, [name]: value } };
 }
@@ -180,11 +349,16 @@ export function verdict(c: Case, res: Response): string | undefined {
   if (res.status >= 500) return `${res.status} ${res.text}`;
   const raw = c.method === 'head';
   if (res.status >= 400 && !raw) {
-    try { assertProblem(res, res.status); } catch (err) { return (err as Error).message; }
+    try {
+      assertProblem(res, res.status);
+    } catch (err) {
+      return (err as Error).message;
+    }
     if (/node_modules|\bat .+:\d+:\d+\)|\bFROM \w+ WHERE\b/.test(res.text)) return `internals leaked: ${res.text}`;
   }
   const json = /^application\/json; charset=utf-8$/.test(String(res.headers['content-type']));
-  if (res.status >= 200 && res.status < 300 && res.status !== 204 && !raw && c.method !== 'options' && !json) return `success that is not JSON: ${res.headers['content-type']}`;
+  if (res.status >= 200 && res.status < 300 && res.status !== 204 && !raw && c.method !== 'options' && !json)
+    return `success that is not JSON: ${res.headers['content-type']}`;
   return undefined;
 }
 

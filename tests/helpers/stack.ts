@@ -62,14 +62,20 @@ export async function accessLog(): Promise<Array<Record<string, string | number>
   await sleep(1_200);
   const { readFile } = await import('node:fs/promises');
   const text = await readFile(path.join(stack.logs, 'nginx-access.log'), 'utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string | number>);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, string | number>);
 }
 
 /** Lines of the workers' JSON log. */
 export async function appLog(): Promise<Array<Record<string, unknown>>> {
   const { readFile } = await import('node:fs/promises');
   const text = await readFile(path.join(stack.logs, 'api.log'), 'utf8');
-  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /** A signed-in browser-like user: cookie and CSRF token, made through nginx. */

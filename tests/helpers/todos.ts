@@ -27,10 +27,7 @@ export function assertTimestamp(value: unknown, what: string): asserts value is 
 /** Asserts every field of a todo: names, types, formats and the finished invariant. */
 export function assertTodo(value: unknown): TodoJson {
   const todo = value as TodoJson;
-  assert.deepEqual(
-    Object.keys(todo).sort(),
-    ['content', 'created_at', 'finished_at', 'id', 'is_finished', 'updated_at'],
-  );
+  assert.deepEqual(Object.keys(todo).sort(), ['content', 'created_at', 'finished_at', 'id', 'is_finished', 'updated_at']);
   assert.match(todo.id, UUID);
   assert.equal(typeof todo.content, 'string');
   assert.equal(typeof todo.is_finished, 'boolean');
@@ -98,15 +95,18 @@ export function compareNewestFirst(a: TodoJson, b: TodoJson): number {
 
 export function assertNewestFirst(todos: TodoJson[]): void {
   for (let i = 1; i < todos.length; i++) {
-    assert.ok(compareNewestFirst(todos[i - 1]!, todos[i]!) < 0,
-      `todo ${i} (${todos[i]!.created_at} ${todos[i]!.id}) is not strictly older than todo ${i - 1} (${todos[i - 1]!.created_at} ${todos[i - 1]!.id})`);
+    assert.ok(
+      compareNewestFirst(todos[i - 1]!, todos[i]!) < 0,
+      `todo ${i} (${todos[i]!.created_at} ${todos[i]!.id}) is not strictly older than todo ${i - 1} (${todos[i - 1]!.created_at} ${todos[i - 1]!.id})`,
+    );
   }
 }
 
 /** Every todo of the user, newest first, straight from the database. */
 export async function allTodoIds(t: TestApp, userId: string): Promise<string[]> {
-  const { rows } = await t.deps.db.query<{ id: string }>(
-    'SELECT id FROM todos WHERE user_id = $1 ORDER BY created_at DESC, id DESC', [userId]);
+  const { rows } = await t.deps.db.query<{ id: string }>('SELECT id FROM todos WHERE user_id = $1 ORDER BY created_at DESC, id DESC', [
+    userId,
+  ]);
   return rows.map((r) => r.id);
 }
 

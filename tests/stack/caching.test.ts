@@ -8,7 +8,11 @@ import { appLog, sleep, stack, stackSession, stackStores, stackUser } from '../h
 
 const get = (path: string, headers: Record<string, string>) => fetch(`${stack.http}${path}`, { headers });
 const post = (path: string, headers: Record<string, string>, body: unknown) =>
-  fetch(`${stack.http}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${stack.http}${path}`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 describe('the app cache through nginx, with two PM2 workers', () => {
   let db: pg.Client;
@@ -22,7 +26,9 @@ describe('the app cache through nginx, with two PM2 workers', () => {
   /** Calls of the list query PostgreSQL has seen (pg_stat_statements). */
   const listQueryCalls = async () => {
     const { rows } = await db.query<{ calls: string }>(
-      'SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_statements WHERE starts_with(query, $1)', [LIST_SQL]);
+      'SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_statements WHERE starts_with(query, $1)',
+      [LIST_SQL],
+    );
     return Number(rows[0]!.calls);
   };
 
@@ -82,7 +88,7 @@ describe('the app cache through nginx, with two PM2 workers', () => {
     assert.equal(cache.filter((c) => c === 'MISS').length, 1);
   });
 
-  it('when user A and B interleave with anonymous readers on the same URLs, then nobody ever gets another party\'s body', async () => {
+  it("when user A and B interleave with anonymous readers on the same URLs, then nobody ever gets another party's body", async () => {
     const a = await stackSession();
     const b = await stackUser();
     const slug = `shared-${a.id.slice(0, 8)}`;
@@ -90,7 +96,9 @@ describe('the app cache through nginx, with two PM2 workers', () => {
     await post('/api/todos', aHeaders, { content: 'A private todo' });
     await post('/api/todos', { authorization: b.auth }, { content: 'B private todo' });
     const patched = await fetch(`${stack.http}/api/me`, {
-      method: 'PATCH', headers: { ...aHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ public_slug: slug }),
+      method: 'PATCH',
+      headers: { ...aHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify({ public_slug: slug }),
     });
     assert.equal(patched.status, 200);
 
@@ -102,10 +110,12 @@ describe('the app cache through nginx, with two PM2 workers', () => {
     ];
     for (let round = 0; round < 20; round++) {
       for (const url of urls) {
-        const results = await Promise.all(parties.map(async (p) => {
-          const res = await get(url, p.headers);
-          return { party: p.name, res, text: await res.text() };
-        }));
+        const results = await Promise.all(
+          parties.map(async (p) => {
+            const res = await get(url, p.headers);
+            return { party: p.name, res, text: await res.text() };
+          }),
+        );
         for (const { party, res, text } of results) {
           if (url === '/api/todos') {
             // Each credential gets its own list; no credential gets nothing.
@@ -133,7 +143,9 @@ async function readsPerWorker(redis: Redis): Promise<Map<string, number>> {
     const snapshot = JSON.parse((await redis.get(key)) ?? '[]') as Snapshot;
     const histogram = snapshot.find((m) => m.name === 'http_request_duration_seconds');
     const n = (histogram?.values ?? [])
-      .filter((v) => v.metricName === 'http_request_duration_seconds_count' && v.labels.method === 'GET' && v.labels.route === '/api/todos/')
+      .filter(
+        (v) => v.metricName === 'http_request_duration_seconds_count' && v.labels.method === 'GET' && v.labels.route === '/api/todos/',
+      )
       .reduce((sum, v) => sum + v.value, 0);
     counts.set(key.slice(SNAPSHOT_KEY_PREFIX.length), n);
   }

@@ -22,12 +22,17 @@ describe('conditional requests through nginx, as clients send them', () => {
     token = ((await minted.json()) as { token: string }).token;
   });
 
-  const credentials = () => [
-    ['a session', { cookie: owner.cookie }],
-    ['a token', { authorization: `Bearer ${token}` }],
-  ] as const;
+  const credentials = () =>
+    [
+      ['a session', { cookie: owner.cookie }],
+      ['a token', { authorization: `Bearer ${token}` }],
+    ] as const;
 
-  for (const [what, path] of [['a todo', () => todoPath], ['the list', () => '/api/todos'], ['a page of the list', () => '/api/todos?limit=3']] as const) {
+  for (const [what, path] of [
+    ['a todo', () => todoPath],
+    ['the list', () => '/api/todos'],
+    ['a page of the list', () => '/api/todos?limit=3'],
+  ] as const) {
     it(`when ${what} is revalidated with If-None-Match and no-cache, with a session or a token, then the answer is 304`, async () => {
       for (const [who, auth] of credentials()) {
         const first = await fetch(`${stack.http}${path()}`, { headers: auth });
@@ -41,7 +46,9 @@ describe('conditional requests through nginx, as clients send them', () => {
         });
         assert.equal(again.status, 304, `${who}: ${what} revalidated`);
         assert.equal(await again.text(), '');
-        const changed = await fetch(`${stack.http}${path()}`, { headers: { ...auth, 'if-none-match': 'W/"other"', 'cache-control': 'no-cache' } });
+        const changed = await fetch(`${stack.http}${path()}`, {
+          headers: { ...auth, 'if-none-match': 'W/"other"', 'cache-control': 'no-cache' },
+        });
         assert.equal(changed.status, 200, `${who}: another ETag gets the body`);
       }
     });

@@ -14,25 +14,26 @@ async function startWorker(port: number, env: Record<string, string> = {}): Prom
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {
-    child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
+    child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(JSON.stringify(m)))));
     child.once('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
   });
   return child;
 }
 
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
 async function bearerFor(base: string): Promise<string> {
   const email = `drain-${Date.now()}-${Math.random()}@example.test`;
   const res = await fetch(`${base}/api/users`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password: 'correct horse battery' }),
   });
   const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
   const { csrf_token } = (await res.json()) as { csrf_token: string };
   const tok = await fetch(`${base}/api/tokens`, {
-    method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf_token },
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf_token },
     body: JSON.stringify({ name: 'drain' }),
   });
   return ((await tok.json()) as { token: string }).token;
@@ -49,10 +50,14 @@ describe('graceful shutdown of a worker', () => {
     const socket = net.connect(port, '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', resolve));
     let response = '';
-    socket.on('data', (d: Buffer) => { response += d.toString(); });
+    socket.on('data', (d: Buffer) => {
+      response += d.toString();
+    });
     const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    socket.write(`POST /api/todos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n`
-      + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`);
+    socket.write(
+      `POST /api/todos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
+    );
     await sleep(200);
 
     const exit = exited(worker);

@@ -39,7 +39,7 @@ describe('listChanged from outside a request', () => {
     // nginx holds a copy of each: the token's first page and both public pages.
     let copy = '';
     for (let i = 0; i < 5 && copy !== 'HIT'; i++) copy = (await readToken()).headers.get('x-cache-status') ?? '';
-    assert.equal(copy, 'HIT', 'nginx keeps a copy of the token\'s first page');
+    assert.equal(copy, 'HIT', "nginx keeps a copy of the token's first page");
     for (const path of [`/u/${slug}`, `/api/public/${slug}/todos`]) {
       await fetch(`${stack.http}${path}`);
       assert.equal((await fetch(`${stack.http}${path}`)).headers.get('x-cache-status'), 'HIT', `nginx keeps ${path}`);

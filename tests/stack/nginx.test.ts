@@ -16,17 +16,23 @@ const api = () => request(stack.http);
 function getFrom(localAddress: string, urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   const url = new URL(urlPath, stack.http);
   return new Promise((resolve, reject) => {
-    http.get({ host: url.hostname, port: url.port, path: url.pathname, localAddress, headers }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
+    http
+      .get({ host: url.hostname, port: url.port, path: url.pathname, localAddress, headers }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
   });
 }
 
 describe('nginx in front of the PM2 cluster', () => {
   let auth: string;
-  before(async () => { ({ auth } = await stackUser()); });
+  before(async () => {
+    ({ auth } = await stackUser());
+  });
 
   it('when the rendered config is tested, then nginx -t passes', async () => {
     const conf = path.join(stack.dir, 'nginx', 'nginx.conf');
@@ -34,7 +40,7 @@ describe('nginx in front of the PM2 cluster', () => {
     assert.match(stderr, /test is successful/);
   });
 
-  it('when the config is rendered, then the values the app relies on are the contract\'s', async () => {
+  it("when the config is rendered, then the values the app relies on are the contract's", async () => {
     const conf = (f: string) => readFile(path.join(stack.dir, 'nginx', f), 'utf8');
     const { bodyLimitBytes, privateCopyInactiveSeconds, upstreamKeepaliveSeconds, tokenPattern } = nginxContract;
     assert.match(await conf('snippets/client-limits.conf'), new RegExp(`client_max_body_size ${bodyLimitBytes};`));
@@ -69,7 +75,11 @@ describe('nginx in front of the PM2 cluster', () => {
   });
 
   it('when a client accepts gzip, then JSON responses are compressed', async () => {
-    for (let i = 0; i < 12; i++) await api().post('/api/todos').set('Authorization', auth).send({ content: `padding todo number ${i} `.repeat(4) });
+    for (let i = 0; i < 12; i++)
+      await api()
+        .post('/api/todos')
+        .set('Authorization', auth)
+        .send({ content: `padding todo number ${i} `.repeat(4) });
     const res = await api().get('/api/todos?limit=12').set('Authorization', auth).set('Accept-Encoding', 'gzip').expect(200);
     assert.equal(res.headers['content-encoding'], 'gzip');
     assert.equal(res.body.data.length, 12);
@@ -93,8 +103,12 @@ describe('nginx in front of the PM2 cluster', () => {
   });
 
   it('when a JSON body of 17 KiB is sent, then nginx refuses it with a 413 problem', async () => {
-    const res = await api().post('/api/todos').set('Authorization', auth).set('Content-Type', 'application/json')
-      .send(JSON.stringify({ content: 'x'.repeat(17 * 1024) })).expect(413);
+    const res = await api()
+      .post('/api/todos')
+      .set('Authorization', auth)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ content: 'x'.repeat(17 * 1024) }))
+      .expect(413);
     assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
     const body = JSON.parse(res.text) as { status: number; request_id: string; retryable: boolean };
     assert.equal(body.status, 413);

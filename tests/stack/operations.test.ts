@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import pg from 'pg';
 import { apiWorkers, pm2, sleep, stack, stackUser, wrk } from '../helpers/stack';
 
@@ -28,7 +28,13 @@ function watchConnections(): { stop: () => Promise<number> } {
     }
     await client.end();
   })();
-  return { stop: async () => { running = false; await loop; return peak; } };
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return peak;
+    },
+  };
 }
 
 async function waitForWorkers(count: number, except: number[] = []): Promise<number[]> {
@@ -60,7 +66,9 @@ describe('the PM2 cluster behind nginx, under load', () => {
     const peak = await connections.stop();
     const afterReload = await apiWorkers();
 
-    t.diagnostic(`reload under load: ${result.requests} requests, ${result.non2xx} non-2xx, socket errors ${JSON.stringify(result.errors)}`);
+    t.diagnostic(
+      `reload under load: ${result.requests} requests, ${result.non2xx} non-2xx, socket errors ${JSON.stringify(result.errors)}`,
+    );
     t.diagnostic(`peak PostgreSQL connections of the API: ${peak} (budget ${API_CONNECTION_BUDGET})`);
     assert.ok(result.requests > 1_000, `too little load to prove anything: ${result.requests}`);
     assert.equal(result.non2xx, 0);
@@ -69,7 +77,10 @@ describe('the PM2 cluster behind nginx, under load', () => {
     // Every worker was replaced (twice).
     const oldPids = before.map((w) => w.pid);
     assert.equal(afterReload.filter((w) => w.pm2_env.status === 'online').length, WORKERS);
-    assert.ok(afterReload.every((w) => !oldPids.includes(w.pid)), 'some worker was not reloaded');
+    assert.ok(
+      afterReload.every((w) => !oldPids.includes(w.pid)),
+      'some worker was not reloaded',
+    );
   });
 
   it('when one worker is killed with SIGKILL under load, then PM2 restarts it and the service keeps answering', async (t) => {
@@ -81,7 +92,9 @@ describe('the PM2 cluster behind nginx, under load', () => {
     const replacement = await waitForWorkers(WORKERS, [victim]);
     const result = await load;
 
-    t.diagnostic(`SIGKILL under GET load: ${result.requests} requests, ${result.failed} failed (${result.non2xx} non-2xx, socket errors ${JSON.stringify(result.errors)})`);
+    t.diagnostic(
+      `SIGKILL under GET load: ${result.requests} requests, ${result.failed} failed (${result.non2xx} non-2xx, socket errors ${JSON.stringify(result.errors)})`,
+    );
     assert.equal(replacement.length, WORKERS);
     assert.ok(!replacement.includes(victim));
     assert.ok(result.requests > 1_000);

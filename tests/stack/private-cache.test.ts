@@ -71,7 +71,7 @@ async function userWithTokens(): Promise<{ session: Session; tokens: [Token, Tok
   return { session, tokens, marker };
 }
 
-describe('first pages from nginx\'s cache, per API token', () => {
+describe("first pages from nginx's cache, per API token", () => {
   let alice: Awaited<ReturnType<typeof userWithTokens>>;
   let db: pg.Client;
   let redis: Redis;
@@ -82,7 +82,7 @@ describe('first pages from nginx\'s cache, per API token', () => {
   });
   after(() => closeStores());
 
-  it('when a token reads its first page twice, then nginx answers the second and the body is the app\'s', async () => {
+  it("when a token reads its first page twice, then nginx answers the second and the body is the app's", async () => {
     const [first, second] = [await read(alice.tokens[0].auth), await read(alice.tokens[0].auth)];
     assert.equal(first.status, 200);
     assert.equal(second.cache, 'HIT');
@@ -139,8 +139,15 @@ describe('first pages from nginx\'s cache, per API token', () => {
   it('when a token reads with other query strings, then plain first-page queries get their own copies and odd ones none', async () => {
     for (const path of ['/api/todos?limit=1', '/api/todos?is_finished=false&limit=3']) await holdCopy(alice.tokens[0].auth, path);
     for (const path of ["/api/todos?limit=1&x='", '/api/todos?limit=1&limit=2', '/api/todos?limit=01%31']) {
-      const reads = [await read(alice.tokens[0].auth, path), await read(alice.tokens[0].auth, path), await read(alice.tokens[0].auth, path)];
-      assert.ok(reads.every((r) => r.status < 500 && r.cache !== 'HIT'), `${path}: ${reads.map((r) => `${r.status} ${r.cache}`).join(', ')}`);
+      const reads = [
+        await read(alice.tokens[0].auth, path),
+        await read(alice.tokens[0].auth, path),
+        await read(alice.tokens[0].auth, path),
+      ];
+      assert.ok(
+        reads.every((r) => r.status < 500 && r.cache !== 'HIT'),
+        `${path}: ${reads.map((r) => `${r.status} ${r.cache}`).join(', ')}`,
+      );
     }
   });
 
@@ -153,35 +160,37 @@ describe('first pages from nginx\'s cache, per API token', () => {
     }
   });
 
-  it('when 8 users with 2 tokens each read and write at once, then every response carries only its own user\'s todos', async (t) => {
+  it("when 8 users with 2 tokens each read and write at once, then every response carries only its own user's todos", async (t) => {
     const users = await Promise.all(Array.from({ length: 8 }, () => userWithTokens()));
     const markers = users.map((u) => u.marker);
     let hits = 0;
     let reads = 0;
-    await Promise.all(users.flatMap((u, n) => [
-      ...u.tokens.map(async (token) => {
-        for (let i = 0; i < 150; i++) {
-          const got = await read(token.auth);
-          reads++;
-          if (got.cache === 'HIT') hits++;
-          assert.equal(got.status, 200);
-          // Every todo of a user carries its marker; a first page has some.
-          const seen = markers.filter((m) => got.body.includes(m));
-          assert.deepEqual(seen, [u.marker], `user ${n} saw ${seen.join(', ')}`);
-        }
-      }),
-      (async () => {
-        for (let i = 0; i < 10; i++) {
-          await create(u.tokens[i % 2]!, `${u.marker} write ${i}`);
-          await sleep(20);
-        }
-      })(),
-    ]));
+    await Promise.all(
+      users.flatMap((u, n) => [
+        ...u.tokens.map(async (token) => {
+          for (let i = 0; i < 150; i++) {
+            const got = await read(token.auth);
+            reads++;
+            if (got.cache === 'HIT') hits++;
+            assert.equal(got.status, 200);
+            // Every todo of a user carries its marker; a first page has some.
+            const seen = markers.filter((m) => got.body.includes(m));
+            assert.deepEqual(seen, [u.marker], `user ${n} saw ${seen.join(', ')}`);
+          }
+        }),
+        (async () => {
+          for (let i = 0; i < 10; i++) {
+            await create(u.tokens[i % 2]!, `${u.marker} write ${i}`);
+            await sleep(20);
+          }
+        })(),
+      ]),
+    );
     t.diagnostic(`${reads} reads, ${hits} answered by nginx`);
     assert.ok(hits > reads / 3, `only ${hits} of ${reads} reads came from nginx's cache`);
   });
 
-  it('when a token creates, edits or deletes, then the next read by either of the user\'s tokens shows it at once', async () => {
+  it("when a token creates, edits or deletes, then the next read by either of the user's tokens shows it at once", async () => {
     for (let round = 0; round < 10; round++) {
       // Both tokens hold a cached copy before each change.
       for (const token of alice.tokens) await holdCopy(token.auth);
@@ -215,7 +224,7 @@ describe('first pages from nginx\'s cache, per API token', () => {
     }
   });
 
-  it('when the browser session writes, then the tokens\' cached copies show it at once', async () => {
+  it("when the browser session writes, then the tokens' cached copies show it at once", async () => {
     for (const token of alice.tokens) await holdCopy(token.auth);
     const content = `from the browser ${randomUUID()}`;
     assert.equal((await withSession(alice.session, 'POST', '/api/todos', { content })).status, 201);
@@ -244,7 +253,10 @@ describe('first pages from nginx\'s cache, per API token', () => {
       const latest = writes.filter((w) => w.answered < r.started).at(-1);
       if (!latest) continue;
       checked++;
-      assert.ok(r.body.includes(latest.content), `a read begun ${(r.started - latest.answered).toFixed(1)} ms after "${latest.content}" was answered did not show it (${r.cache})`);
+      assert.ok(
+        r.body.includes(latest.content),
+        `a read begun ${(r.started - latest.answered).toFixed(1)} ms after "${latest.content}" was answered did not show it (${r.cache})`,
+      );
     }
     const hits = reads.filter((r) => r.cache === 'HIT').length;
     t.diagnostic(`${reads.length} reads (${hits} from nginx), ${checked} checked against ${writes.length} writes`);
@@ -298,7 +310,7 @@ describe('first pages from nginx\'s cache, per API token', () => {
     }
   });
 
-  it('when a token disappears without the app\'s purge, then its expired copy is served at most once more', async () => {
+  it("when a token disappears without the app's purge, then its expired copy is served at most once more", async () => {
     const carol = await userWithTokens();
     const [token] = carol.tokens;
     await holdCopy(token.auth);
@@ -314,7 +326,13 @@ describe('first pages from nginx\'s cache, per API token', () => {
       await sleep(50);
     }
     const served = reads.filter((r) => r.status === 200);
-    assert.ok(served.length <= 1, `the expired copy was served ${served.length} times: ${reads.map((r) => `${r.status} ${r.cache}`).join(', ')}`);
-    assert.deepEqual(reads.slice(-3).map((r) => r.status), [401, 401, 401]);
+    assert.ok(
+      served.length <= 1,
+      `the expired copy was served ${served.length} times: ${reads.map((r) => `${r.status} ${r.cache}`).join(', ')}`,
+    );
+    assert.deepEqual(
+      reads.slice(-3).map((r) => r.status),
+      [401, 401, 401],
+    );
   });
 });

@@ -23,7 +23,7 @@ async function visibleWithin(slug: string, ok: (html: string, json: string, stat
   return Infinity;
 }
 
-describe('public pages through nginx\'s proxy cache', () => {
+describe("public pages through nginx's proxy cache", () => {
   let owner: Session;
   let slug: string;
   before(async () => {
@@ -60,18 +60,22 @@ describe('public pages through nginx\'s proxy cache', () => {
     const started = Date.now();
     let ok = 0;
     // 20 readers, each 100 requests, spread over ~5 s.
-    await Promise.all(Array.from({ length: 20 }, async () => {
-      for (let i = 0; i < 100; i++) {
-        const res = await fetch(`${stack.http}${path}`);
-        await res.arrayBuffer();
-        if (res.status === 200) ok++;
-        await sleep(40);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        for (let i = 0; i < 100; i++) {
+          const res = await fetch(`${stack.http}${path}`);
+          await res.arrayBuffer();
+          if (res.status === 200) ok++;
+          await sleep(40);
+        }
+      }),
+    );
     const seconds = (Date.now() - started) / 1000;
     const lines = (await accessLog()).filter((l) => l.uri === path && Date.parse(String(l.time)) >= started - 1_000);
     const upstream = lines.filter((l) => l.upstream_status !== '' && l.upstream_status !== '-').length;
-    t.diagnostic(`${lines.length} requests in ${seconds.toFixed(1)} s, ${upstream} reached the app (1 in ${Math.round(lines.length / Math.max(upstream, 1))})`);
+    t.diagnostic(
+      `${lines.length} requests in ${seconds.toFixed(1)} s, ${upstream} reached the app (1 in ${Math.round(lines.length / Math.max(upstream, 1))})`,
+    );
     assert.equal(ok, 2_000);
     assert.ok(lines.length >= 2_000);
     // One per expired second, plus the first fill: a little slack for second boundaries.

@@ -8,14 +8,18 @@ const PER_EMAIL = 5;
 describe('log-in limits shared by all workers', () => {
   it('when one e-mail fails to log in N times across workers, then attempt N+1 is 429 with Retry-After, even with the right password', async () => {
     const user = await stackSession();
-    const attempt = (password: string) => fetch(`${stack.http}/api/session`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', connection: 'close' },
-      body: JSON.stringify({ email: user.email.toUpperCase(), password }),
-    });
+    const attempt = (password: string) =>
+      fetch(`${stack.http}/api/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', connection: 'close' },
+        body: JSON.stringify({ email: user.email.toUpperCase(), password }),
+      });
     // At once, so they travel on several upstream connections to both workers.
     const failures = await Promise.all(Array.from({ length: PER_EMAIL }, () => attempt('wrong password!')));
-    assert.deepEqual(failures.map((r) => r.status), Array(PER_EMAIL).fill(401));
+    assert.deepEqual(
+      failures.map((r) => r.status),
+      Array(PER_EMAIL).fill(401),
+    );
     const ids = failures.map((r) => r.headers.get('x-request-id')!);
     const limited = await attempt(user.password);
     assert.equal(limited.status, 429);
@@ -32,7 +36,8 @@ describe('log-in limits shared by all workers', () => {
 
     const other = await stackSession();
     const fine = await fetch(`${stack.http}/api/session`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: other.email, password: other.password }),
     });
     assert.equal(fine.status, 201);

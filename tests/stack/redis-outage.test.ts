@@ -57,7 +57,9 @@ describe('Redis stopped under the running stack', () => {
       caches.add(read.res.headers.get('x-cache'));
     }
     const p99 = percentile(times, 99);
-    t.diagnostic(`with Redis stopped: ${times.length} requests, p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, X-Cache ${[...caches].join(',')}`);
+    t.diagnostic(
+      `with Redis stopped: ${times.length} requests, p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, X-Cache ${[...caches].join(',')}`,
+    );
     assert.deepEqual([...caches], ['BYPASS']);
     assert.ok(p99 < 100, `p99 ${p99} ms`);
 

@@ -16,8 +16,9 @@ async function nodeVersionOf(pid: number): Promise<string> {
 }
 
 describe('the Node.js the stack runs on', () => {
-  it('when the stack runs, then every worker and PM2 itself run the pinned Node.js 24, not the machine\'s', async () => {
-    const pinned = (JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: { node: string } }).dependencies.node;
+  it("when the stack runs, then every worker and PM2 itself run the pinned Node.js 24, not the machine's", async () => {
+    const pinned = (JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: { node: string } }).dependencies
+      .node;
     assert.match(pinned, /^24\.\d+\.\d+$/, 'package.json pins an exact 24.x');
     const workers = await apiWorkers();
     assert.ok(workers.length >= 2, 'the API workers run');

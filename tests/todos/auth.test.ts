@@ -19,7 +19,9 @@ function routes(t: TestApp, id: string): Array<{ name: string; make: () => reque
 
 describe('todos: authentication on every route', () => {
   let t: TestApp;
-  before(async () => { t = await startTodosApp(); });
+  before(async () => {
+    t = await startTodosApp();
+  });
   after(() => t.close());
 
   it('when a request has no credentials, then every todo route is a 401 problem and nothing changes', async () => {
@@ -83,11 +85,22 @@ describe('todos: authentication on every route', () => {
     assert.deepEqual(list.body, { data: [], next_cursor: null });
     const refused = await t.http().post('/api/todos').set('Cookie', u.cookie).send({ content: 'no csrf' });
     assert.equal(assertProblem(refused, 403).type, '/problems/csrf-missing');
-    const wrong = await t.http().post('/api/todos').set('Cookie', u.cookie).set('X-CSRF-Token', 'x'.repeat(43)).send({ content: 'bad csrf' });
+    const wrong = await t
+      .http()
+      .post('/api/todos')
+      .set('Cookie', u.cookie)
+      .set('X-CSRF-Token', 'x'.repeat(43))
+      .send({ content: 'bad csrf' });
     assert.equal(assertProblem(wrong, 403).type, '/problems/csrf-mismatch');
     assert.equal(await countTodos(t, u.id), 0);
-    const created = await t.http().post('/api/todos').set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf)
-      .type('form').send('content=from+a+form').expect(201);
+    const created = await t
+      .http()
+      .post('/api/todos')
+      .set('Cookie', u.cookie)
+      .set('X-CSRF-Token', u.csrf)
+      .type('form')
+      .send('content=from+a+form')
+      .expect(201);
     assert.equal(created.body.content, 'from a form');
     const stale = await t.http().get('/api/todos').set('Cookie', 'sid=stale-session-id');
     assertProblem(stale, 401);

@@ -5,14 +5,15 @@ import { assertJson, assertTodo, createTodo, sleep, startTodosApp } from '../hel
 
 describe('todos: create, read, update, finish, delete', () => {
   let t: TestApp;
-  before(async () => { t = await startTodosApp(); });
+  before(async () => {
+    t = await startTodosApp();
+  });
   after(() => t.close());
 
   it('when a todo is posted as JSON, then it is 201 with Location, trimmed content and an open todo', async () => {
     const u = await tokenUser(t);
     const before = Date.now();
-    const res = await t.http().post('/api/todos').set('Authorization', u.auth)
-      .send({ content: '  \t buy milk \n ' }).expect(201);
+    const res = await t.http().post('/api/todos').set('Authorization', u.auth).send({ content: '  \t buy milk \n ' }).expect(201);
     assertJson(res);
     const todo = assertTodo(res.body);
     assert.equal(res.headers.location, `/api/todos/${todo.id}`);
@@ -27,8 +28,7 @@ describe('todos: create, read, update, finish, delete', () => {
 
   it('when a todo is posted as a form, then it is created the same way', async () => {
     const u = await tokenUser(t);
-    const res = await t.http().post('/api/todos').set('Authorization', u.auth)
-      .type('form').send('content=+walk+the+dog+').expect(201);
+    const res = await t.http().post('/api/todos').set('Authorization', u.auth).type('form').send('content=+walk+the+dog+').expect(201);
     assertJson(res);
     const todo = assertTodo(res.body);
     assert.equal(todo.content, 'walk the dog');
@@ -48,8 +48,7 @@ describe('todos: create, read, update, finish, delete', () => {
     const u = await tokenUser(t);
     const todo = await createTodo(t, u, 'draft');
     await sleep(5);
-    const res = await t.http().patch(`/api/todos/${todo.id}`).set('Authorization', u.auth)
-      .send({ content: '  final  ' }).expect(200);
+    const res = await t.http().patch(`/api/todos/${todo.id}`).set('Authorization', u.auth).send({ content: '  final  ' }).expect(200);
     assertJson(res);
     const patched = assertTodo(res.body);
     assert.equal(patched.id, todo.id);
@@ -65,19 +64,22 @@ describe('todos: create, read, update, finish, delete', () => {
     const u = await tokenUser(t);
     const todo = await createTodo(t, u, 'finish me');
     await sleep(5);
-    const finished = assertTodo((await t.http().patch(`/api/todos/${todo.id}`).set('Authorization', u.auth)
-      .send({ is_finished: true }).expect(200)).body);
+    const finished = assertTodo(
+      (await t.http().patch(`/api/todos/${todo.id}`).set('Authorization', u.auth).send({ is_finished: true }).expect(200)).body,
+    );
     assert.equal(finished.is_finished, true);
     assert.ok(finished.finished_at! > todo.created_at, 'finished_at is the moment of finishing');
     assert.equal(finished.content, 'finish me');
 
     await sleep(5);
-    const again = assertTodo((await t.http().patch(`/api/todos/${todo.id}`).set('Authorization', u.auth)
-      .send({ is_finished: true }).expect(200)).body);
+    const again = assertTodo(
+      (await t.http().patch(`/api/todos/${todo.id}`).set('Authorization', u.auth).send({ is_finished: true }).expect(200)).body,
+    );
     assert.equal(again.finished_at, finished.finished_at, 'finishing again keeps the first finished_at');
 
-    const reopened = assertTodo((await t.http().patch(`/api/todos/${todo.id}`).set('Authorization', u.auth)
-      .send({ is_finished: false }).expect(200)).body);
+    const reopened = assertTodo(
+      (await t.http().patch(`/api/todos/${todo.id}`).set('Authorization', u.auth).send({ is_finished: false }).expect(200)).body,
+    );
     assert.equal(reopened.is_finished, false);
     assert.equal(reopened.finished_at, null);
     const read = await t.http().get(`/api/todos/${todo.id}`).set('Authorization', u.auth).expect(200);
@@ -87,8 +89,12 @@ describe('todos: create, read, update, finish, delete', () => {
   it('when content and is_finished are patched together, then both change', async () => {
     const u = await tokenUser(t);
     const todo = await createTodo(t, u, 'both');
-    const res = await t.http().patch(`/api/todos/${todo.id}`).set('Authorization', u.auth)
-      .send({ content: 'both done', is_finished: true }).expect(200);
+    const res = await t
+      .http()
+      .patch(`/api/todos/${todo.id}`)
+      .set('Authorization', u.auth)
+      .send({ content: 'both done', is_finished: true })
+      .expect(200);
     const patched = assertTodo(res.body);
     assert.equal(patched.content, 'both done');
     assert.equal(patched.is_finished, true);
@@ -97,13 +103,27 @@ describe('todos: create, read, update, finish, delete', () => {
   it('when a form PATCH says is_finished=true, then the todo is finished', async () => {
     const u = await tokenUser(t);
     const todo = await createTodo(t, u, 'form finish');
-    const res = await t.http().patch(`/api/todos/${todo.id}`).set('Authorization', u.auth)
-      .type('form').send('is_finished=true').expect(200);
+    const res = await t
+      .http()
+      .patch(`/api/todos/${todo.id}`)
+      .set('Authorization', u.auth)
+      .type('form')
+      .send('is_finished=true')
+      .expect(200);
     assertJson(res);
     const patched = assertTodo(res.body);
     assert.equal(patched.is_finished, true);
-    const reopened = assertTodo((await t.http().patch(`/api/todos/${todo.id}`).set('Authorization', u.auth)
-      .type('form').send('is_finished=false&content=+again+').expect(200)).body);
+    const reopened = assertTodo(
+      (
+        await t
+          .http()
+          .patch(`/api/todos/${todo.id}`)
+          .set('Authorization', u.auth)
+          .type('form')
+          .send('is_finished=false&content=+again+')
+          .expect(200)
+      ).body,
+    );
     assert.equal(reopened.is_finished, false);
     assert.equal(reopened.content, 'again');
   });

@@ -42,10 +42,19 @@ describe('todos: error statuses are problem+json with the request id', () => {
     const res = await t.http().post('/api/todos').set('Authorization', u.auth).type('json').send(json);
     const body = assertClientProblem(res, 413, '/problems/body-too-large');
     assert.match(String(body.detail), /16384/);
-    const form = await t.http().post('/api/todos').set('Authorization', u.auth).type('form').send(`content=${'y'.repeat(17 * 1024)}`);
+    const form = await t
+      .http()
+      .post('/api/todos')
+      .set('Authorization', u.auth)
+      .type('form')
+      .send(`content=${'y'.repeat(17 * 1024)}`);
     assertClientProblem(form, 413, '/problems/body-too-large');
     // Just under the limit is parsed (and then judged on its content).
-    const under = await t.http().post('/api/todos').set('Authorization', u.auth).type('json')
+    const under = await t
+      .http()
+      .post('/api/todos')
+      .set('Authorization', u.auth)
+      .type('json')
       .send(JSON.stringify({ content: 'z'.repeat(16 * 1024 - 20) }));
     assertClientProblem(under, 422, '/problems/validation-failed');
   });
@@ -72,7 +81,7 @@ describe('todos: error statuses are problem+json with the request id', () => {
     assert.match(String(errors[0]!.expected), /1 to 1000/);
   });
 
-  it('when the client sends an X-Request-Id, then the header and every problem\'s request_id echo it', async () => {
+  it("when the client sends an X-Request-Id, then the header and every problem's request_id echo it", async () => {
     const id = 'req-0123456789abcdef';
     const cases = [
       t.http().post('/api/todos').set('Authorization', u.auth).type('json').send('{'),

@@ -24,7 +24,9 @@ function assertNotModified(res: request.Response, tag: string): void {
 
 describe('todos: ETag and If-None-Match', () => {
   let t: TestApp;
-  before(async () => { t = await startTodosApp(); });
+  before(async () => {
+    t = await startTodosApp();
+  });
   after(() => t.close());
 
   it('when a todo is fetched with its current ETag, then it is 304 with no body', async () => {
@@ -35,7 +37,10 @@ describe('todos: ETag and If-None-Match', () => {
     assert.equal(first.body.id, todo.id);
     const again = await t.http().get(`/api/todos/${todo.id}`).set('Authorization', u.auth).set('If-None-Match', tag);
     assertNotModified(again, tag);
-    const listed = await t.http().get(`/api/todos/${todo.id}`).set('Authorization', u.auth)
+    const listed = await t
+      .http()
+      .get(`/api/todos/${todo.id}`)
+      .set('Authorization', u.auth)
       .set('If-None-Match', `"something-else", ${tag}`);
     assertNotModified(listed, tag);
   });
@@ -67,11 +72,33 @@ describe('todos: ETag and If-None-Match', () => {
     assertNotModified(await t.http().get('/api/todos').set('Authorization', u.auth).set('If-None-Match', tag), tag);
 
     const steps: Array<[string, () => Promise<unknown>, (body: { data: Array<{ id: string; content: string }> }) => void]> = [
-      ['create', () => createTodo(t, u, 'b'), (body) => assert.deepEqual(body.data.map((x) => x.content), ['b', 'a'])],
-      ['update', () => t.http().patch(`/api/todos/${a.id}`).set('Authorization', u.auth).send({ content: 'a2' }).expect(200),
-        (body) => assert.deepEqual(body.data.map((x) => x.content), ['b', 'a2'])],
-      ['delete', () => t.http().delete(`/api/todos/${a.id}`).set('Authorization', u.auth).expect(204),
-        (body) => assert.deepEqual(body.data.map((x) => x.content), ['b'])],
+      [
+        'create',
+        () => createTodo(t, u, 'b'),
+        (body) =>
+          assert.deepEqual(
+            body.data.map((x) => x.content),
+            ['b', 'a'],
+          ),
+      ],
+      [
+        'update',
+        () => t.http().patch(`/api/todos/${a.id}`).set('Authorization', u.auth).send({ content: 'a2' }).expect(200),
+        (body) =>
+          assert.deepEqual(
+            body.data.map((x) => x.content),
+            ['b', 'a2'],
+          ),
+      ],
+      [
+        'delete',
+        () => t.http().delete(`/api/todos/${a.id}`).set('Authorization', u.auth).expect(204),
+        (body) =>
+          assert.deepEqual(
+            body.data.map((x) => x.content),
+            ['b'],
+          ),
+      ],
     ];
     for (const [what, change, check] of steps) {
       await sleep(2);
@@ -86,7 +113,7 @@ describe('todos: ETag and If-None-Match', () => {
     }
   });
 
-  it('when two users have lists, then one user\'s list ETag does not produce a 304 for the other', async () => {
+  it("when two users have lists, then one user's list ETag does not produce a 304 for the other", async () => {
     const [a, b] = await Promise.all([tokenUser(t, 'a'), tokenUser(t, 'b')]);
     await createTodo(t, a, 'a');
     await createTodo(t, b, 'b');
@@ -95,10 +122,14 @@ describe('todos: ETag and If-None-Match', () => {
     assert.equal(resB.body.data[0].content, 'b');
   });
 
-  it('when a different page or filter is asked with the first page\'s ETag, then it is 200', async () => {
+  it("when a different page or filter is asked with the first page's ETag, then it is 200", async () => {
     const u = await tokenUser(t);
     for (const c of ['x', 'y', 'z']) await createTodo(t, u, c);
-    await t.http().put(`/api/todos/${(await createTodo(t, u, 'w')).id}/finish`).set('Authorization', u.auth).expect(200);
+    await t
+      .http()
+      .put(`/api/todos/${(await createTodo(t, u, 'w')).id}/finish`)
+      .set('Authorization', u.auth)
+      .expect(200);
     const tag = etagOf(await t.http().get('/api/todos').set('Authorization', u.auth).expect(200));
     for (const q of ['?limit=2', '?is_finished=true', '?start=1']) {
       const res = await t.http().get(`/api/todos${q}`).set('Authorization', u.auth).set('If-None-Match', tag);

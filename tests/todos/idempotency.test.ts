@@ -6,7 +6,9 @@ import { assertTodo, countTodos, startTodosApp } from '../helpers/todos';
 
 describe('todos: Idempotency-Key on POST', () => {
   let t: TestApp;
-  before(async () => { t = await startTodosApp(); });
+  before(async () => {
+    t = await startTodosApp();
+  });
   after(() => t.close());
 
   const post = (u: TokenUser, key: string | undefined, content: string) => {
@@ -41,8 +43,14 @@ describe('todos: Idempotency-Key on POST', () => {
     const u = await tokenUser(t);
     const key = `form-${randomUUID()}`;
     const first = await post(u, key, 'same either way').expect(201);
-    const retry = await t.http().post('/api/todos').set('Authorization', u.auth).set('Idempotency-Key', key)
-      .type('form').send('content=same+either+way').expect(201);
+    const retry = await t
+      .http()
+      .post('/api/todos')
+      .set('Authorization', u.auth)
+      .set('Idempotency-Key', key)
+      .type('form')
+      .send('content=same+either+way')
+      .expect(201);
     assert.equal(retry.headers['idempotent-replayed'], 'true');
     assert.equal(retry.body.id, first.body.id);
     assert.equal(await countTodos(t, u.id), 1);
@@ -57,7 +65,10 @@ describe('todos: Idempotency-Key on POST', () => {
     assert.equal(body.retryable, false);
     assert.equal(res.headers['idempotent-replayed'], undefined);
     const errors = body.errors as Array<{ field: string; message: string; expected: string }>;
-    assert.deepEqual(errors.map((e) => e.field), ['Idempotency-Key']);
+    assert.deepEqual(
+      errors.map((e) => e.field),
+      ['Idempotency-Key'],
+    );
     assert.ok(errors[0]!.message && errors[0]!.expected);
     assert.equal(await countTodos(t, u.id), 1);
     // The key still belongs to the first request.
@@ -69,7 +80,7 @@ describe('todos: Idempotency-Key on POST', () => {
     const key = `shared-${randomUUID()}`;
     const resA = await post(a, key, 'same words').expect(201);
     const resB = await post(b, key, 'same words').expect(201);
-    assert.equal(resB.headers['idempotent-replayed'], undefined, 'B\'s first use of the key is not a replay of A\'s');
+    assert.equal(resB.headers['idempotent-replayed'], undefined, "B's first use of the key is not a replay of A's");
     assert.notEqual(resB.body.id, resA.body.id);
     assert.equal(await countTodos(t, a.id), 1);
     assert.equal(await countTodos(t, b.id), 1);
@@ -83,10 +94,18 @@ describe('todos: Idempotency-Key on POST', () => {
   it('when the key is invalid (too long, a space, non-ASCII or empty), then it is 422 on Idempotency-Key and nothing is created', async () => {
     const u = await tokenUser(t);
     for (const key of ['k'.repeat(201), 'has space', 'caf\u00e9', '']) {
-      const res = await t.http().post('/api/todos').set('Authorization', u.auth)
-        .set('Idempotency-Key', Buffer.from(key, 'utf8').toString('latin1')).send({ content: 'x' });
+      const res = await t
+        .http()
+        .post('/api/todos')
+        .set('Authorization', u.auth)
+        .set('Idempotency-Key', Buffer.from(key, 'utf8').toString('latin1'))
+        .send({ content: 'x' });
       const body = assertProblem(res, 422);
-      assert.deepEqual((body.errors as Array<{ field: string }>).map((e) => e.field), ['Idempotency-Key'], `key ${JSON.stringify(key)}`);
+      assert.deepEqual(
+        (body.errors as Array<{ field: string }>).map((e) => e.field),
+        ['Idempotency-Key'],
+        `key ${JSON.stringify(key)}`,
+      );
     }
     assert.equal(await countTodos(t, u.id), 0);
     const longest = await post(u, '~'.repeat(200), 'x');
@@ -123,7 +142,9 @@ describe('todos: Idempotency-Key on POST', () => {
     for (const r of results) assert.deepEqual(r.body, originals[0]!.body);
     assert.equal(await countTodos(t, u.id), 1);
     const { rows } = await t.deps.db.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM idempotency_keys WHERE user_id = $1 AND key = $2', [u.id, key]);
+      'SELECT count(*)::int AS n FROM idempotency_keys WHERE user_id = $1 AND key = $2',
+      [u.id, key],
+    );
     assert.equal(rows[0]!.n, 1);
   });
 

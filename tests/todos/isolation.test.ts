@@ -3,12 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import { assertProblem, tokenUser, type TestApp } from '../helpers/app';
 import { countTodos, createTodo, getPage, seedTodos, startTodosApp } from '../helpers/todos';
 
-describe('todos: one user never reaches another user\'s todos', () => {
+describe("todos: one user never reaches another user's todos", () => {
   let t: TestApp;
-  before(async () => { t = await startTodosApp(); });
+  before(async () => {
+    t = await startTodosApp();
+  });
   after(() => t.close());
 
-  it('when user B reads, patches, finishes or deletes A\'s todo, then each is a 404 (not 403) and A\'s todo is untouched', async () => {
+  it("when user B reads, patches, finishes or deletes A's todo, then each is a 404 (not 403) and A's todo is untouched", async () => {
     const [a, b] = await Promise.all([tokenUser(t, 'a'), tokenUser(t, 'b')]);
     const todo = await createTodo(t, a, 'private to A');
     const path = `/api/todos/${todo.id}`;
@@ -33,23 +35,35 @@ describe('todos: one user never reaches another user\'s todos', () => {
     assert.equal(await countTodos(t, a.id), 1);
   });
 
-  it('when B lists, filters or pages, then none of A\'s todos appear', async () => {
+  it("when B lists, filters or pages, then none of A's todos appear", async () => {
     const [a, b] = await Promise.all([tokenUser(t, 'a'), tokenUser(t, 'b')]);
     await seedTodos(t, a.id, 30, { finishedExpr: 'i % 2 = 0' });
     const mine = await createTodo(t, b, 'B only');
     const aIds = new Set((await t.deps.db.query<{ id: string }>('SELECT id FROM todos WHERE user_id = $1', [a.id])).rows.map((r) => r.id));
     assert.equal(aIds.size, 30);
 
-    for (const query of <Array<Record<string, string>>>[{}, { limit: '100' }, { is_finished: 'true' }, { is_finished: 'false', limit: '100' }, { start: '0', limit: '100' }]) {
+    for (const query of <Array<Record<string, string>>>[
+      {},
+      { limit: '100' },
+      { is_finished: 'true' },
+      { is_finished: 'false', limit: '100' },
+      { start: '0', limit: '100' },
+    ]) {
       const page = await getPage(t, b, query);
-      assert.ok(page.data.every((x) => !aIds.has(x.id)), `A's todos leaked into B's list for ${JSON.stringify(query)}`);
+      assert.ok(
+        page.data.every((x) => !aIds.has(x.id)),
+        `A's todos leaked into B's list for ${JSON.stringify(query)}`,
+      );
       assert.equal(page.next_cursor, null);
     }
-    assert.deepEqual((await getPage(t, b, {})).data.map((x) => x.id), [mine.id]);
+    assert.deepEqual(
+      (await getPage(t, b, {})).data.map((x) => x.id),
+      [mine.id],
+    );
     assert.deepEqual((await getPage(t, b, { is_finished: 'true' })).data, []);
   });
 
-  it('when B follows a cursor taken from A\'s list, then B still sees only B\'s todos', async () => {
+  it("when B follows a cursor taken from A's list, then B still sees only B's todos", async () => {
     const [a, b] = await Promise.all([tokenUser(t, 'a'), tokenUser(t, 'b')]);
     await seedTodos(t, a.id, 10);
     await seedTodos(t, b.id, 3, { base: new Date(Date.now() - 48 * 3600 * 1000) }); // older than A's cursor
@@ -62,7 +76,14 @@ describe('todos: one user never reaches another user\'s todos', () => {
 
   it('when the id is malformed, then every todo route answers a 404 problem, not 400 or 500', async () => {
     const u = await tokenUser(t);
-    for (const id of ['not-a-uuid', '123', '0b7e4f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5', "1' OR '1'='1", '%00', 'ZZZZZZZZ-1c3d-4e5f-8a9b-0c1d2e3f4a5b']) {
+    for (const id of [
+      'not-a-uuid',
+      '123',
+      '0b7e4f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5',
+      "1' OR '1'='1",
+      '%00',
+      'ZZZZZZZZ-1c3d-4e5f-8a9b-0c1d2e3f4a5b',
+    ]) {
       const path = `/api/todos/${encodeURIComponent(id)}`;
       for (const res of [
         await t.http().get(path).set('Authorization', u.auth),

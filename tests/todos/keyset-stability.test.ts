@@ -5,7 +5,9 @@ import { allTodoIds, assertNewestFirst, createTodo, getPage, seedTodos, startTod
 
 describe('todos: keyset paging under concurrent inserts and deletes', () => {
   let t: TestApp;
-  before(async () => { t = await startTodosApp(); });
+  before(async () => {
+    t = await startTodosApp();
+  });
   after(() => t.close());
 
   it('when a 300-todo list is walked by next_cursor while todos are added and deleted, then none repeats and no survivor is skipped', async (ctx) => {
@@ -16,7 +18,9 @@ describe('todos: keyset paging under concurrent inserts and deletes', () => {
     const initial = await allTodoIds(t, u.id);
     assert.equal(initial.length, 300);
     const { rows: ties } = await t.deps.db.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM (SELECT created_at FROM todos WHERE user_id = $1 GROUP BY 1 HAVING count(*) > 1) g', [u.id]);
+      'SELECT count(*)::int AS n FROM (SELECT created_at FROM todos WHERE user_id = $1 GROUP BY 1 HAVING count(*) > 1) g',
+      [u.id],
+    );
     assert.ok(ties[0]!.n >= 30, 'the seed must contain equal created_at values');
 
     const seen: TodoJson[] = [];
@@ -82,8 +86,13 @@ describe('todos: keyset paging under concurrent inserts and deletes', () => {
       assert.ok(initial.includes(id) || insertedDuringWalk.has(id), `unknown todo ${id} in the walk`);
     }
     // Todos posted after page 1 are newer than the cursor: a later page must not show them.
-    assert.deepEqual([...apiInserted].filter((id) => seenIds.has(id)), []);
+    assert.deepEqual(
+      [...apiInserted].filter((id) => seenIds.has(id)),
+      [],
+    );
     const squeezedSeen = [...insertedDuringWalk].filter((id) => seenIds.has(id)).length;
-    ctx.diagnostic(`pages=${pages} seen=${seen.length} deleted=${deletedAt.size} (${unseenDeleted.length} before being read) inserted=${insertedDuringWalk.size} inserted-and-seen=${squeezedSeen}`);
+    ctx.diagnostic(
+      `pages=${pages} seen=${seen.length} deleted=${deletedAt.size} (${unseenDeleted.length} before being read) inserted=${insertedDuringWalk.size} inserted-and-seen=${squeezedSeen}`,
+    );
   });
 });

@@ -10,7 +10,7 @@ type PlanNode = {
   'Node Type': string;
   'Index Name'?: string;
   'Index Cond'?: string;
-  'Filter'?: string;
+  Filter?: string;
   'Scan Direction'?: string;
   'Total Cost': number;
   'Actual Rows'?: number;
@@ -42,9 +42,9 @@ describe('todos: the list query plan (EXPLAIN) for a user with 12,000 todos', ()
   async function listSql(query: Record<string, string>): Promise<{ text: string; values: unknown[] }> {
     const calls: Array<{ text: string; values: unknown[] }> = [];
     const recorder = {
-      query: async (text: string, values: unknown[] = []) => {
+      query: (text: string, values: unknown[] = []) => {
         calls.push({ text, values });
-        return { rows: [], rowCount: 0 };
+        return Promise.resolve({ rows: [], rowCount: 0 });
       },
     };
     await service.listTodos({ ...t.deps, db: recorder } as unknown as Deps, u.id, listQuery.parse(query));
@@ -54,8 +54,7 @@ describe('todos: the list query plan (EXPLAIN) for a user with 12,000 todos', ()
 
   async function explain(query: Record<string, string>): Promise<PlanNode> {
     const { text, values } = await listSql(query);
-    const { rows } = await t.deps.db.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
-      `EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
+    const { rows } = await t.deps.db.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
     return rows[0]!['QUERY PLAN'][0]!.Plan;
   }
 
@@ -63,14 +62,21 @@ describe('todos: the list query plan (EXPLAIN) for a user with 12,000 todos', ()
     const nodes = nodesOf(plan);
     assert.equal(plan['Node Type'], 'Limit', `${what}: the plan is a Limit over the scan`);
     const sorts = nodes.filter((n) => /Sort/.test(n['Node Type']));
-    assert.deepEqual(sorts.map((n) => n['Node Type']), [], `${what}: no Sort node anywhere`);
+    assert.deepEqual(
+      sorts.map((n) => n['Node Type']),
+      [],
+      `${what}: no Sort node anywhere`,
+    );
     const scans = nodes.filter((n) => n['Index Name'] === 'todos_user_created_idx');
     assert.equal(scans.length, 1, `${what}: one scan of todos_user_created_idx, got ${nodes.map((n) => n['Node Type']).join(' > ')}`);
     const scan = scans[0]!;
     assert.equal(scan['Node Type'], 'Index Scan', `${what}: an Index Scan`);
     assert.equal(scan['Scan Direction'], 'Forward', `${what}: the index order is the list order`);
     assert.match(scan['Index Cond'] ?? '', /user_id = /, `${what}: the user is an index condition`);
-    assert.ok(nodes.every((n) => !/Seq Scan|Bitmap/.test(n['Node Type'])), `${what}: no sequential or bitmap scan`);
+    assert.ok(
+      nodes.every((n) => !/Seq Scan|Bitmap/.test(n['Node Type'])),
+      `${what}: no sequential or bitmap scan`,
+    );
     return scan;
   }
 
@@ -88,8 +94,11 @@ describe('todos: the list query plan (EXPLAIN) for a user with 12,000 todos', ()
 
     const firstScan = assertIndexWalk(first, 'first page');
     const deepScan = assertIndexWalk(deep, 'deep page');
-    assert.match(deepScan['Index Cond'] ?? '', /ROW\(created_at, id\) < ROW\(/,
-      `deep page: the cursor is an Index Cond, got ${deepScan['Index Cond']}`);
+    assert.match(
+      deepScan['Index Cond'] ?? '',
+      /ROW\(created_at, id\) < ROW\(/,
+      `deep page: the cursor is an Index Cond, got ${deepScan['Index Cond']}`,
+    );
     assert.doesNotMatch(deepScan.Filter ?? '', /created_at/, 'deep page: the cursor must not be a Filter');
     assert.equal(deepScan['Rows Removed by Filter'] ?? 0, 0);
     // One row more than the page tells whether there is a next page; nothing else is read.
@@ -111,15 +120,21 @@ describe('todos: the list query plan (EXPLAIN) for a user with 12,000 todos', ()
     const scan = assertIndexWalk(plan, 'filtered deep page');
     assert.match(scan['Index Cond'] ?? '', /created_at/);
     assert.match(scan.Filter ?? '', /is_finished/);
-    ctx.diagnostic(`filtered deep page: Limit total cost ${plan['Total Cost']}; Rows Removed by Filter ${scan['Rows Removed by Filter'] ?? 0}`);
+    ctx.diagnostic(
+      `filtered deep page: Limit total cost ${plan['Total Cost']}; Rows Removed by Filter ${scan['Rows Removed by Filter'] ?? 0}`,
+    );
   });
 
-  it('when the tutorial\'s offset paging asks for start=9500, then it costs far more than the keyset page at the same depth', async (ctx) => {
+  it("when the tutorial's offset paging asks for start=9500, then it costs far more than the keyset page at the same depth", async (ctx) => {
     const { next_cursor: cursor } = await getPage(t, u, { start: '9499', limit: '1' });
     assert.ok(cursor);
     const keyset = await explain({ limit: String(PAGE), cursor });
     const offset = await explain({ limit: String(PAGE), start: '9500' });
-    ctx.diagnostic(`start=9500: Limit total cost ${offset['Total Cost']} (${nodesOf(offset).map((n) => n['Node Type']).join(' > ')}); keyset at the same depth: ${keyset['Total Cost']}`);
+    ctx.diagnostic(
+      `start=9500: Limit total cost ${offset['Total Cost']} (${nodesOf(offset)
+        .map((n) => n['Node Type'])
+        .join(' > ')}); keyset at the same depth: ${keyset['Total Cost']}`,
+    );
     // Offset paging reads and discards the skipped rows; keyset paging does not.
     assert.ok(keyset['Total Cost'] * 10 < offset['Total Cost'], `keyset ${keyset['Total Cost']} vs offset ${offset['Total Cost']}`);
   });

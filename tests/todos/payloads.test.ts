@@ -14,8 +14,8 @@ const PAYLOADS: Record<string, string> = {
   'img onerror': '<img src=x onerror=alert(1)>',
   'attribute breakout': '"><svg onload=alert(1)>',
   'HTML entities': '&lt;b&gt; &amp; &#x27; &quot;',
-  'quotes': `single ' double " back \` typographic \u2018\u2019\u201c\u201d`,
-  'backslashes': 'C:\\Users\\x\\n is not a newline \\\\ \\u0041 \\x00',
+  quotes: `single ' double " back \` typographic \u2018\u2019\u201c\u201d`,
+  backslashes: 'C:\\Users\\x\\n is not a newline \\\\ \\u0041 \\x00',
   'percent and plus': '100% + 5%20 & a=b; c+d',
   'JSON lookalike': '{"content":"nested","is_finished":true}',
   'emoji with ZWJ and skin tone': '\u{1F469}\u{1F3FD}\u200D\u{1F4BB} \u{1F1FA}\u{1F1F8} \u{1F600}',
@@ -29,7 +29,9 @@ const PAYLOADS: Record<string, string> = {
 
 describe('todos: hostile and unusual content round-trips byte-exact', () => {
   let t: TestApp;
-  before(async () => { t = await startTodosApp(); });
+  before(async () => {
+    t = await startTodosApp();
+  });
   after(() => t.close());
 
   for (const via of ['json', 'form'] as const) {
@@ -38,9 +40,7 @@ describe('todos: hostile and unusual content round-trips byte-exact', () => {
       const ids: Record<string, string> = {};
       for (const [name, content] of Object.entries(PAYLOADS)) {
         const req = t.http().post('/api/todos').set('Authorization', u.auth);
-        const res = via === 'json'
-          ? await req.send({ content })
-          : await req.type('form').send(new URLSearchParams({ content }).toString());
+        const res = via === 'json' ? await req.send({ content }) : await req.type('form').send(new URLSearchParams({ content }).toString());
         assert.equal(res.status, 201, `${name}: ${res.text}`);
         const todo = assertTodo(res.body);
         assert.equal(todo.content, content, `${name} changed on POST`);

@@ -27,7 +27,9 @@ const EMOJI = '\u{1F600}'; // one code point, two UTF-16 units, four UTF-8 bytes
 
 describe('todos: content and body validation', () => {
   let t: TestApp;
-  before(async () => { t = await startTodosApp(); });
+  before(async () => {
+    t = await startTodosApp();
+  });
   after(() => t.close());
 
   it('when content is 1000 emoji, then it is accepted and stored exactly', async () => {
@@ -72,11 +74,20 @@ describe('todos: content and body validation', () => {
     assertValidation(await t.http().post('/api/todos').set('Authorization', u.auth).send({}), ['content']);
     assertValidation(await t.http().post('/api/todos').set('Authorization', u.auth), ['content']);
     assertValidation(await t.http().post('/api/todos').set('Authorization', u.auth).send({ content: 42 }), ['content']);
-    assertValidation(await t.http().post('/api/todos').set('Authorization', u.auth).send({ content: ['a'] }), ['content']);
-    assertValidation(await t.http().post('/api/todos').set('Authorization', u.auth)
-      .send({ content: 'ok', is_finished: true }), ['is_finished']);
-    assertValidation(await t.http().post('/api/todos').set('Authorization', u.auth)
-      .type('form').send('content=ok&owner=someone'), ['owner']);
+    assertValidation(
+      await t
+        .http()
+        .post('/api/todos')
+        .set('Authorization', u.auth)
+        .send({ content: ['a'] }),
+      ['content'],
+    );
+    assertValidation(await t.http().post('/api/todos').set('Authorization', u.auth).send({ content: 'ok', is_finished: true }), [
+      'is_finished',
+    ]);
+    assertValidation(await t.http().post('/api/todos').set('Authorization', u.auth).type('form').send('content=ok&owner=someone'), [
+      'owner',
+    ]);
     assert.equal(await countTodos(t, u.id), 0);
   });
 
@@ -129,7 +140,14 @@ describe('todos: content and body validation', () => {
     const path = `/api/todos/${todo.id}`;
     assertValidation(await t.http().patch(path).set('Authorization', u.auth).type('form').send('is_finished=yes'), ['is_finished']);
     assertValidation(await t.http().patch(path).set('Authorization', u.auth).type('form').send('content=%20%20'), ['content']);
-    assertValidation(await t.http().patch(path).set('Authorization', u.auth).send({ content: 'z'.repeat(1001) }), ['content']);
+    assertValidation(
+      await t
+        .http()
+        .patch(path)
+        .set('Authorization', u.auth)
+        .send({ content: 'z'.repeat(1001) }),
+      ['content'],
+    );
     const read = await t.http().get(path).set('Authorization', u.auth).expect(200);
     assert.deepEqual(read.body, todo);
   });
@@ -138,9 +156,18 @@ describe('todos: content and body validation', () => {
     const u = await tokenUser(t);
     const todo = await createTodo(t, u, 'explain yourself');
     const path = `/api/todos/${todo.id}`;
-    const [postError] = assertValidation(await t.http().post('/api/todos').set('Authorization', u.auth).send({ content: ' ' }), ['content']);
+    const [postError] = assertValidation(await t.http().post('/api/todos').set('Authorization', u.auth).send({ content: ' ' }), [
+      'content',
+    ]);
     assert.match(postError!.expected, /1 to 1000/);
-    const [tooLong] = assertValidation(await t.http().patch(path).set('Authorization', u.auth).send({ content: 'z'.repeat(1001) }), ['content']);
+    const [tooLong] = assertValidation(
+      await t
+        .http()
+        .patch(path)
+        .set('Authorization', u.auth)
+        .send({ content: 'z'.repeat(1001) }),
+      ['content'],
+    );
     assert.equal(tooLong!.expected, postError!.expected);
     const [blank] = assertValidation(await t.http().patch(path).set('Authorization', u.auth).send({ content: ' ' }), ['content']);
     assert.equal(blank!.expected, postError!.expected);

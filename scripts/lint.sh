@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# npm run lint: every static check, failing on any finding. npm test runs it
+# first. `npm run format` fixes what Prettier can.
+#   - the type checker (app, the browser UI, tests, benchmark and scripts);
+#   - ESLint with typescript-eslint's type-aware rules (eslint.config.mjs);
+#   - Prettier's formatting (.prettierrc.json);
+#   - shellcheck on every shell script;
+#   - nginx -t on the config as the run command renders it.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_node_modules
+ensure_packages nginx openssl shellcheck
+
+failed=()
+check() {
+  local name=$1; shift
+  log "lint: $name"
+  "$@" || failed+=("$name")
+}
+
+check "types" bash -c 'tsc --noEmit -p . && tsc --noEmit -p app/web && tsc --noEmit -p tests'
+check "eslint" eslint --max-warnings 0 .
+check "prettier" prettier --check --log-level warn .
+check "shellcheck" shellcheck -x --source-path=SCRIPTDIR scripts/*.sh .ci/run
+
+# nginx's config as the run command renders it, in a throw-away folder.
+nginx_check() {
+  local tmp; tmp=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand $tmp now: it is local.
+  trap "rm -rf '$tmp'" RETURN
+  mkdir -p "$tmp/web" && touch "$tmp/web/index.html"
+  HTTP_PORT=1 HTTPS_PORT=2 APP_PORT=3 STATIC_ROOT="$tmp/web" LOG_DIR="$tmp/logs" render_nginx "$tmp/run"
+  nginx -t -q -c "$tmp/run/nginx/nginx.conf" -p "$tmp/run"
+}
+check "nginx -t" nginx_check
+
+if [ ${#failed[@]} -gt 0 ]; then die "lint failed: ${failed[*]}"; fi
+log "lint: all checks passed"
