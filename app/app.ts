@@ -42,8 +42,6 @@ export function buildApp(deps: Deps): express.Express {
   app.use(securityHeaders());
   app.use(timeRequests(deps.metrics));
   app.use(healthRouter(deps));
-  // Reachable only from loopback through nginx (nginx/sites/todo-stack.conf).
-  app.use(metricsRouter(deps.metrics, deps.redis));
 
   app.use(express.json({ limit: BODY_LIMIT, type: BODY_TYPES.slice(0, 2) }));
   app.use(express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 50 }));
@@ -58,6 +56,25 @@ export function buildApp(deps: Deps): express.Express {
   app.use('/api', accountsRouter(deps));
   app.use('/api/todos', todosRouter(deps));
 
+  app.use(notFoundHandler);
+  app.use(problemHandler);
+  return app;
+}
+
+/**
+ * The endpoints only operators and nginx's internal listener may reach
+ * (nginx/sites/internal.conf): served on their own port, never on the one
+ * users' requests arrive on.
+ */
+export function buildInternalApp(deps: Deps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(httpLogger(app, deps.log));
+  app.use((_req, res, next) => {
+    res.set({ 'Content-Security-Policy': "default-src 'none'; sandbox", 'X-Content-Type-Options': 'nosniff' });
+    next();
+  });
+  app.use(metricsRouter(deps.metrics, deps.redis));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

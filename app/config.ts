@@ -7,6 +7,8 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
+  // The internal listener (metrics), on HOST too; 0: none.
+  INTERNAL_PORT: int(0, 65535).default(0),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// URL' }),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// URL' }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -50,6 +52,7 @@ export type Config = Readonly<{
   env: 'development' | 'production' | 'test';
   host: string;
   port: number;
+  internalPort: number;
   databaseUrl: string;
   redisUrl: string;
   logLevel: string;
@@ -81,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
+    internalPort: e.INTERNAL_PORT,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     logLevel: e.LOG_LEVEL,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildApp } from './app';
+import { buildApp, buildInternalApp } from './app';
 import { checkRuntime, ConfigError, loadConfig } from './config';
 import { closeDeps, openDeps, type Deps } from './deps';
 import { createLogger } from './log';
@@ -29,6 +29,8 @@ async function main(): Promise<void> {
   const deps = await openDeps(config, log);
 
   const server = http.createServer(buildApp(deps));
+  // Metrics and other internal endpoints never share a listener with users.
+  const internal = config.internalPort ? http.createServer(buildInternalApp(deps)) : undefined;
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
@@ -37,6 +39,12 @@ async function main(): Promise<void> {
     server.once('error', reject);
     server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, resolve);
   });
+  if (internal) {
+    await new Promise<void>((resolve, reject) => {
+      internal.once('error', reject);
+      internal.listen({ port: config.internalPort, host: config.host }, resolve);
+    });
+  }
   log.info({ host: config.host, port: config.port }, 'listening');
   const stopPublishing = deps.metrics.startPublishing(deps.redis, log);
 
@@ -46,6 +54,9 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'draining');
     stopPublishing();
+    // The other workers answer scrapes meanwhile.
+    internal?.close();
+    internal?.closeAllConnections();
     void shutdown(server, deps).then(
       () => process.exit(0),
       (err: unknown) => {

@@ -33,6 +33,8 @@ const STACK: Record<string, string> = {
   HTTP_PORT,
   HTTPS_PORT: process.env.BENCH_HTTPS_PORT ?? '28443',
   APP_PORT: process.env.BENCH_APP_PORT ?? '23000',
+  APP_INTERNAL_PORT: process.env.BENCH_APP_INTERNAL_PORT ?? '23001',
+  INTERNAL_HTTP_PORT: process.env.BENCH_INTERNAL_HTTP_PORT ?? '28090',
   PG_PORT: process.env.BENCH_PG_PORT ?? '54349',
   REDIS_PORT: process.env.BENCH_REDIS_PORT ?? '63819',
   RATE_LIMIT_PER_MINUTE: '0',

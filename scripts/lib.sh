@@ -188,7 +188,8 @@ contract() {
 }
 
 # render_nginx RUN_DIR: fills in nginx/ for this machine into RUN_DIR/nginx.
-# Reads HTTP_PORT HTTPS_PORT APP_PORT STATIC_ROOT LOG_DIR from the environment.
+# Reads HTTP_PORT HTTPS_PORT APP_PORT INTERNAL_HTTP_PORT APP_INTERNAL_PORT
+# STATIC_ROOT LOG_DIR from the environment.
 render_nginx() {
   local run=$1 conf=$1/nginx user=www-data modules='' brotli=''
   mkdir -p "$conf" "$run/tmp" "$run/cache" "$run/tls" "$LOG_DIR"
@@ -223,6 +224,7 @@ render_nginx() {
         -e "s#{{LOAD_MODULES}}#$modules#g" -e "s#{{BROTLI_INCLUDE}}#$brotli#g" \
         -e "s#{{LISTEN_ADDR}}#${LISTEN_ADDR:-127.0.0.1}#g" -e "s#{{EXTRA_LISTEN}}#${EXTRA_LISTEN:-}#g" \
         -e "s#{{HTTP_PORT}}#$HTTP_PORT#g" -e "s#{{HTTPS_PORT}}#$HTTPS_PORT#g" -e "s#{{APP_PORT}}#$APP_PORT#g" \
+        -e "s#{{INTERNAL_HTTP_PORT}}#$INTERNAL_HTTP_PORT#g" -e "s#{{APP_INTERNAL_PORT}}#$APP_INTERNAL_PORT#g" \
         -e "s#{{LIMIT_RATE}}#${NGINX_LIMIT_RATE:-50}#g" -e "s#{{LIMIT_BURST}}#${NGINX_LIMIT_BURST:-100}#g" \
         -e "s#{{LIMIT_CONN}}#${NGINX_LIMIT_CONN:-64}#g" \
         -e "s#{{LIMIT_EXEMPT}}#${NGINX_LIMIT_EXEMPT-127.0.0.0/8 0; ::1 0;}#g" \

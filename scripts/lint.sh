@@ -31,7 +31,7 @@ nginx_check() {
   # shellcheck disable=SC2064 # expand $tmp now: it is local.
   trap "rm -rf '$tmp'" RETURN
   mkdir -p "$tmp/web" && touch "$tmp/web/index.html"
-  HTTP_PORT=1 HTTPS_PORT=2 APP_PORT=3 STATIC_ROOT="$tmp/web" LOG_DIR="$tmp/logs" render_nginx "$tmp/run"
+  HTTP_PORT=1 HTTPS_PORT=2 APP_PORT=3 INTERNAL_HTTP_PORT=4 APP_INTERNAL_PORT=5 STATIC_ROOT="$tmp/web" LOG_DIR="$tmp/logs" render_nginx "$tmp/run"
   nginx -t -q -c "$tmp/run/nginx/nginx.conf" -p "$tmp/run"
 }
 check "nginx -t" nginx_check

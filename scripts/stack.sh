@@ -3,7 +3,8 @@
 # API as PM2 cluster workers, nginx in front. `npm start` and `npm stop` call
 # it with the run settings; the tests call it with their own ports and folder.
 #
-# Settings (environment): STACK_DIR, PG_PORT, REDIS_PORT, APP_PORT, HTTP_PORT,
+# Settings (environment): STACK_DIR, PG_PORT, REDIS_PORT, APP_PORT,
+# APP_INTERNAL_PORT, HTTP_PORT, INTERNAL_HTTP_PORT,
 # HTTPS_PORT, WEB_CONCURRENCY, PM2_HOME; DATABASE_URL / REDIS_URL to use
 # servers that already run instead of starting private ones.
 set -euo pipefail
@@ -15,11 +16,15 @@ PG_PORT=${PG_PORT:-54329}
 REDIS_PORT=${REDIS_PORT:-63799}
 APP_PORT=${APP_PORT:-3000}
 HTTP_PORT=${HTTP_PORT:-8080}
+# Internal listeners, loopback only: the workers' (metrics) and nginx's
+# (purges, metrics). Users reach neither.
+APP_INTERNAL_PORT=${APP_INTERNAL_PORT:-3001}
+INTERNAL_HTTP_PORT=${INTERNAL_HTTP_PORT:-8090}
 HTTPS_PORT=${HTTPS_PORT:-8443}
 LOG_DIR=$STACK_DIR/logs
 STATIC_ROOT=$ROOT/dist/web
 ENV_FILE=$STACK_DIR/stack.env
-export TODO_STACK_ENV=$ENV_FILE LOG_DIR STATIC_ROOT HTTP_PORT HTTPS_PORT APP_PORT
+export TODO_STACK_ENV=$ENV_FILE LOG_DIR STATIC_ROOT HTTP_PORT HTTPS_PORT APP_PORT APP_INTERNAL_PORT INTERNAL_HTTP_PORT
 
 pm2() { npx --no-install pm2 "$@"; }
 
@@ -64,11 +69,12 @@ EXTERNAL_DATABASE_URL=$external_db
 EXTERNAL_REDIS_URL=$external_redis
 HOST=127.0.0.1
 PORT=$APP_PORT
+INTERNAL_PORT=$APP_INTERNAL_PORT
 LOG_DIR=$LOG_DIR
 LOG_LEVEL=${LOG_LEVEL:-info}
 WEB_CONCURRENCY=${WEB_CONCURRENCY:-$(nproc)}
 PG_POOL_MAX=${PG_POOL_MAX:-10}
-EDGE_PURGE_URL=http://127.0.0.1:$HTTP_PORT/_edge/purge
+EDGE_PURGE_URL=http://127.0.0.1:$INTERNAL_HTTP_PORT/_edge/purge
 ENV
   # Optional app settings given to `up` are passed on to the workers.
   local name
@@ -87,7 +93,7 @@ ENV
   render_nginx "$STACK_DIR"
   start_nginx "$STACK_DIR"
   wait_http "http://127.0.0.1:$HTTP_PORT/health/ready" 30 || die "the stack did not become ready; see $LOG_DIR"
-  log "ready: http://127.0.0.1:$HTTP_PORT  https://127.0.0.1:$HTTPS_PORT  (logs: $LOG_DIR; stop: npm stop)"
+  log "ready: http://127.0.0.1:$HTTP_PORT  https://127.0.0.1:$HTTPS_PORT  (internal: http://127.0.0.1:$INTERNAL_HTTP_PORT/metrics; logs: $LOG_DIR; stop: npm stop)"
 }
 
 down() {

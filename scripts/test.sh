@@ -17,6 +17,7 @@ started_pg='' started_redis='' started_stack=''
 # tests can run while the real stack is up.
 stack() {
   STACK_DIR="$TEST_DATA/stack" APP_PORT=${TEST_APP_PORT:-13000} HTTP_PORT=${TEST_HTTP_PORT:-18080} \
+    APP_INTERNAL_PORT=${TEST_APP_INTERNAL_PORT:-13001} INTERNAL_HTTP_PORT=${TEST_INTERNAL_HTTP_PORT:-18090} \
     HTTPS_PORT=${TEST_HTTPS_PORT:-18443} PM2_HOME="$TEST_DATA/pm2" WEB_CONCURRENCY=2 LOG_LEVEL=info \
     bash "$ROOT/scripts/stack.sh" "$@"
 }
@@ -70,7 +71,8 @@ if [ -n "$needs_stack" ]; then
   started_stack=1
   stack up
   export STACK_DIR="$TEST_DATA/stack" PM2_HOME="$TEST_DATA/pm2" TODO_STACK_ENV="$TEST_DATA/stack/stack.env" \
-    STACK_HTTP_URL="http://127.0.0.1:${TEST_HTTP_PORT:-18080}" STACK_HTTPS_URL="https://127.0.0.1:${TEST_HTTPS_PORT:-18443}"
+    STACK_HTTP_URL="http://127.0.0.1:${TEST_HTTP_PORT:-18080}" STACK_HTTPS_URL="https://127.0.0.1:${TEST_HTTPS_PORT:-18443}" \
+    STACK_INTERNAL_URL="http://127.0.0.1:${TEST_INTERNAL_HTTP_PORT:-18090}"
 fi
 
 log "running ${#files[@]} test files"

@@ -11,6 +11,8 @@ const run = promisify(execFile);
 export const stack = {
   http: need('STACK_HTTP_URL'),
   https: need('STACK_HTTPS_URL'),
+  /** nginx's internal listener: purges and metrics, loopback only. */
+  internal: need('STACK_INTERNAL_URL'),
   dir: need('STACK_DIR'),
   logs: path.join(need('STACK_DIR'), 'logs'),
 };

@@ -13,8 +13,13 @@ import { sleep, stack, stackUser } from '../helpers/stack';
 const api = () => request(stack.http);
 
 /** A GET from another local address than 127.0.0.1, i.e. a non-loopback-allowed client. */
-function getFrom(localAddress: string, urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  const url = new URL(urlPath, stack.http);
+function getFrom(
+  localAddress: string,
+  urlPath: string,
+  headers: Record<string, string> = {},
+  base = stack.http,
+): Promise<{ status: number; body: string }> {
+  const url = new URL(urlPath, base);
   return new Promise((resolve, reject) => {
     http
       .get({ host: url.hostname, port: url.port, path: url.pathname, localAddress, headers }, (res) => {
@@ -116,19 +121,23 @@ describe('nginx in front of the PM2 cluster', () => {
     assert.equal(body.request_id, res.headers['x-request-id']);
   });
 
-  it('when /metrics is asked from loopback, then it shows every worker; from another address, even with a spoofed X-Forwarded-For, it is 403', async () => {
+  it('when /metrics is asked on the internal listener, then it shows every worker; from another address it is 403; the public site has no /metrics', async () => {
     let text = '';
     for (let i = 0; i < 60 && !/metrics_workers_reporting 2/.test(text); i++) {
-      text = (await api().get('/metrics').expect(200)).text;
+      text = (await request(stack.internal).get('/metrics').expect(200)).text;
       if (!/metrics_workers_reporting 2/.test(text)) await sleep(250);
     }
     assert.match(text, /metrics_workers_reporting 2/);
     assert.match(text, /http_request_duration_seconds_bucket/);
-    const direct = await getFrom('127.0.0.2', '/metrics');
+    const direct = await getFrom('127.0.0.2', '/metrics', {}, stack.internal);
     assert.equal(direct.status, 403);
     assert.doesNotMatch(direct.body, /http_request_duration/);
-    const spoofed = await getFrom('127.0.0.2', '/metrics', { 'X-Forwarded-For': '127.0.0.1', 'X-Real-IP': '127.0.0.1' });
+    const spoofed = await getFrom('127.0.0.2', '/metrics', { 'X-Forwarded-For': '127.0.0.1', 'X-Real-IP': '127.0.0.1' }, stack.internal);
     assert.equal(spoofed.status, 403);
+    // The site users reach has none of it, from loopback either.
+    const pub = await api().get('/metrics');
+    assert.equal(pub.status, 404);
+    assert.doesNotMatch(pub.text, /http_request_duration/);
   });
 
   it('when the API is reached over HTTPS, then it speaks HTTP/2 and sends HSTS, which plain HTTP does not', async () => {
