@@ -105,3 +105,36 @@ describe("public pages through nginx's proxy cache", () => {
     assert.match(String(anonymous.headers.get('x-cache-status')), /HIT|EXPIRED|UPDATING|STALE|MISS/);
   });
 });
+
+describe('public pages when the owner unpublishes or renames', () => {
+  it('when a list is unpublished or renamed, then every URL of the old slug, with any query string, is gone at once', async () => {
+    const owner = await stackSession();
+    const headers = { cookie: owner.cookie, 'x-csrf-token': owner.csrf, 'content-type': 'application/json' };
+    const setSlug = (public_slug: string | null) =>
+      fetch(`${stack.http}/api/me`, { method: 'PATCH', headers, body: JSON.stringify({ public_slug }) });
+    for (let i = 0; i < 3; i++) {
+      await fetch(`${stack.http}/api/todos`, { method: 'POST', headers, body: JSON.stringify({ content: `public ${i}` }) });
+    }
+    const variants = (slug: string) => [
+      `/u/${slug}`,
+      `/u/${slug}?limit=2`,
+      `/api/public/${slug}/todos`,
+      `/api/public/${slug}/todos?limit=20`,
+      `/api/public/${slug}/todos?limit=2&x=1`,
+    ];
+    for (const [change, next] of [
+      ['renamed', `renamed-${owner.id.slice(0, 8)}`],
+      ['unpublished', null],
+    ] as const) {
+      const slug = `was-${owner.id.slice(0, 8)}-${change}`;
+      assert.equal((await setSlug(slug)).status, 200);
+      // Readers poll every variant, so nginx would hold whatever it may.
+      for (let i = 0; i < 3; i++) for (const path of variants(slug)) assert.equal((await fetch(`${stack.http}${path}`)).status, 200, path);
+      assert.equal((await setSlug(next)).status, 200);
+      for (const path of variants(slug)) {
+        const res = await fetch(`${stack.http}${path}`);
+        assert.equal(res.status, 404, `${change}: ${path} still answers (${res.headers.get('x-cache-status')})`);
+      }
+    }
+  });
+});
