@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RedisBreaker } from './redis-breaker';
 
@@ -17,6 +17,12 @@ export const EPOCH_KEY = 'cache:epoch';
 const LOCK_MS = 3_000;
 const WAIT_STEP_MS = 10;
 const WAIT_MAX_MS = 1_000;
+// What one namespace (one user's lists) may hold: 16 shapes of a first page
+// of up to 256 Ki characters each, 4 MiB at most. A first page of 100 todos
+// of 1,000 characters is about 110 Ki; one of control characters, each
+// escaped twice, reaches 720 Ki and is not kept.
+export const MAX_VALUES_PER_NAMESPACE = 16;
+export const MAX_ENTRY_CHARS = 256 * 1024;
 
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 type Entry<T> = { value: T; epoch: string; version: string; freshUntil: number };
@@ -24,10 +30,13 @@ type Entry<T> = { value: T; epoch: string; version: string; freshUntil: number }
 export type Stamp = { ns: string; version: string; epoch: string };
 export type Cached<T> = { value: T | undefined; status: CacheStatus; stamp?: Stamp };
 
+// A namespace holds at most ARGV[6] values (plus its version): one user
+// cannot make the cache hold more than that, whatever shapes they ask for.
 const STORE = `
 local v = redis.call('HGET', KEYS[1], 'v') or ''
 local e = redis.call('GET', KEYS[2]) or '0'
 if v ~= ARGV[1] or e ~= ARGV[2] then return 0 end
+if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 and redis.call('HLEN', KEYS[1]) > tonumber(ARGV[6]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1`;
@@ -38,34 +47,46 @@ redis.call('HSET', KEYS[1], 'v', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
-// Records a member in a sorted set, scored by Redis's clock in ms, only while
-// every stamp is current, in one step: an invalidation either comes before
-// (refused) or sees the member (and acts on it). Members older than the
-// set's lifetime are dropped.
-const RECORD_IF_CURRENT = `
-local e = redis.call('GET', KEYS[1]) or '0'
-if e ~= ARGV[1] then return 0 end
-for i = 3, #KEYS do
-  if (redis.call('HGET', KEYS[i], 'v') or '') ~= ARGV[i + 1] then return 0 end
+// Whether every stamp is still current: the epoch and each namespace's version.
+const IS_CURRENT = `
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+for i = 2, #KEYS do
+  if (redis.call('HGET', KEYS[i], 'v') or '') ~= ARGV[i] then return 0 end
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[2], now, ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1`;
 
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-export type CacheOptions = { softTtlMs: number; hardTtlMs: number; jitter: number };
+/** `signingKey`: values are signed with it, so one written by anyone else is never served (see sign). */
+export type CacheOptions = { softTtlMs: number; hardTtlMs: number; jitter: number; signingKey: string };
 
 /** The Redis hash of a namespace, and the lock of one of its values. */
 export const hashKey = (ns: string) => `cache:${ns}`;
 export const lockKey = (ns: string, field: string) => `cache:lock:${ns}:${field}`;
 /** The hash field that holds a value (the hash's own field `v` holds its version). */
 export const valueField = (field: string) => `f:${field}`;
+
+// The cache is only ever a copy of PostgreSQL: a value anyone else wrote
+// into Redis (a forged credential entry, say) fails this check and is
+// treated as missing, so the request goes to PostgreSQL.
+const signature = (key: string, ns: string, field: string, json: string) =>
+  createHmac('sha256', key).update(`${ns}\n${field}\n${json}`).digest();
+
+/** A stored value: `<HMAC, base64url>.<json>`. */
+export const signedValue = (key: string, ns: string, field: string, json: string) =>
+  `${signature(key, ns, field, json).toString('base64url')}.${json}`;
+
+/** The JSON of a stored value, or undefined unless it was signed with `key` for this namespace and field. */
+export function verifiedValue(key: string, ns: string, field: string, raw: string): string | undefined {
+  const dot = raw.indexOf('.');
+  if (dot <= 0) return undefined;
+  const json = raw.slice(dot + 1);
+  const given = Buffer.from(raw.slice(0, dot), 'base64url');
+  const expected = signature(key, ns, field, json);
+  return given.length === expected.length && timingSafeEqual(given, expected) ? json : undefined;
+}
 
 export class Cache {
   constructor(
@@ -114,25 +135,14 @@ export class Cache {
   }
 
   /**
-   * Records `member` in the sorted set `setKey`, scored with Redis's clock
-   * (ms), if and only if no stamp has been invalidated since; the set lives
-   * `ttlMs` after its last record. Undefined when Redis is away.
+   * Whether no stamp has been invalidated since it was read: false once a
+   * write moved a version (or the epoch moved); undefined when Redis is away.
    */
-  async recordIfCurrent(stamps: Stamp[], setKey: string, member: string, ttlMs: number): Promise<boolean | undefined> {
+  async isCurrent(stamps: Stamp[]): Promise<boolean | undefined> {
     const epoch = stamps[0]?.epoch;
     if (epoch === undefined || stamps.some((s) => s.epoch !== epoch)) return false;
     const done = await this.breaker.run('cache', (r) =>
-      r.eval(
-        RECORD_IF_CURRENT,
-        2 + stamps.length,
-        EPOCH_KEY,
-        setKey,
-        ...stamps.map((s) => hashKey(s.ns)),
-        epoch,
-        member,
-        ttlMs,
-        ...stamps.map((s) => s.version),
-      ),
+      r.eval(IS_CURRENT, 1 + stamps.length, EPOCH_KEY, ...stamps.map((s) => hashKey(s.ns)), epoch, ...stamps.map((s) => s.version)),
     );
     return done === undefined ? undefined : done === 1;
   }
@@ -155,7 +165,8 @@ export class Cache {
     if (!got) return undefined;
     const epoch = (got[0] as string | null) ?? '0';
     const [version, raw] = (got[1] as (string | null)[]).map((x) => x ?? '');
-    const entry = raw ? (JSON.parse(raw) as Entry<T>) : undefined;
+    const json = raw ? verifiedValue(this.options.signingKey, ns, field, raw) : undefined;
+    const entry = json ? (JSON.parse(json) as Entry<T>) : undefined;
     const alive = entry && entry.version === version && entry.epoch === epoch;
     return { entry: alive ? entry : undefined, version: version ?? '', epoch };
   }
@@ -164,9 +175,17 @@ export class Cache {
     const { softTtlMs, hardTtlMs, jitter } = this.options;
     // Jitter spreads the expiries of entries built together.
     const soft = Math.round(softTtlMs * (1 - jitter + Math.random() * 2 * jitter));
-    const entry: Entry<T> = { value, epoch, version, freshUntil: Date.now() + soft };
+    const entry = signedValue(
+      this.options.signingKey,
+      ns,
+      field,
+      JSON.stringify({ value, epoch, version, freshUntil: Date.now() + soft } satisfies Entry<T>),
+    );
+    // A value this large is served, not kept: it would cost the cache more
+    // than it saves PostgreSQL.
+    if (entry.length > MAX_ENTRY_CHARS) return;
     await this.breaker.run('cache', (r) =>
-      r.eval(STORE, 2, hashKey(ns), EPOCH_KEY, version, epoch, valueField(field), JSON.stringify(entry), hardTtlMs),
+      r.eval(STORE, 2, hashKey(ns), EPOCH_KEY, version, epoch, valueField(field), entry, hardTtlMs, MAX_VALUES_PER_NAMESPACE),
     );
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -11,6 +12,9 @@ const envSchema = z.object({
   INTERNAL_PORT: int(0, 65535).default(0),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'expected a postgres:// URL' }),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// URL' }),
+  // The app cache's own Redis, which may evict: counters, lists of nginx's
+  // copies and queues stay in REDIS_URL's, which never does. Unset: REDIS_URL's.
+  CACHE_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// URL' }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Connections per worker. Workers × PG_POOL_MAX must stay below the
   // server's max_connections with room left for migrations and jobs.
@@ -34,6 +38,11 @@ const envSchema = z.object({
   // while one request rebuilds them, and gone after the hard TTL.
   CACHE_TTL_SECONDS: int(1, 86_400).default(30),
   CACHE_HARD_TTL_SECONDS: int(1, 86_400).default(300),
+  // Signs cached values, so an entry written into Redis by anyone else is
+  // never served. Shared by every worker (the run command makes one); unset,
+  // it is derived from DATABASE_URL and REDIS_URL, whose passwords only
+  // the stack knows.
+  CACHE_SIGNING_KEY: z.string().min(32).optional(),
   // Requests per minute per client (user, else IP); 0 turns the limit off.
   RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(1_200),
   // Log-in and sign-up attempts per 15 minutes, per e-mail and per IP.
@@ -55,6 +64,7 @@ export type Config = Readonly<{
   internalPort: number;
   databaseUrl: string;
   redisUrl: string;
+  cacheRedisUrl: string;
   logLevel: string;
   pg: Readonly<{ poolMax: number; statementTimeoutMs: number; connectTimeoutMs: number }>;
   trustProxyHops: number;
@@ -62,7 +72,7 @@ export type Config = Readonly<{
   scryptLogN: number;
   cookieSecure: boolean | undefined;
   shutdownDelayMs: number;
-  cache: Readonly<{ softTtlMs: number; hardTtlMs: number; jitter: number }>;
+  cache: Readonly<{ softTtlMs: number; hardTtlMs: number; jitter: number; signingKey: string }>;
   rateLimits: Readonly<{ perMinute: number; loginPerEmail: number; loginPerIp: number }>;
   edgePurgeUrl: string | undefined;
   edgePrivateTtlSeconds: number;
@@ -87,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     internalPort: e.INTERNAL_PORT,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    cacheRedisUrl: e.CACHE_REDIS_URL ?? e.REDIS_URL,
     logLevel: e.LOG_LEVEL,
     pg: Object.freeze({
       poolMax: e.PG_POOL_MAX,
@@ -102,6 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       softTtlMs: e.CACHE_TTL_SECONDS * 1000,
       hardTtlMs: Math.max(e.CACHE_HARD_TTL_SECONDS, e.CACHE_TTL_SECONDS) * 1000,
       jitter: 0.1,
+      signingKey:
+        e.CACHE_SIGNING_KEY ?? createHash('sha256').update(`todo-stack cache\n${e.DATABASE_URL}\n${e.REDIS_URL}`).digest('base64url'),
     }),
     rateLimits: Object.freeze({
       perMinute: e.RATE_LIMIT_PER_MINUTE,

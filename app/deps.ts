@@ -13,10 +13,15 @@ export type Deps = {
   config: Config;
   log: Logger;
   db: Pool;
+  /** The Redis that never evicts: rate limits, nginx's copy lists, metrics snapshots. */
   redis: Redis;
+  /** The app cache's Redis, which evicts under memory pressure (see config). */
+  cacheRedis: Redis;
   metrics: Metrics;
-  /** Every use of Redis that has a fallback goes through the breaker. */
+  /** Every use of `redis` that has a fallback goes through this breaker… */
   breaker: RedisBreaker;
+  /** …and every use of `cacheRedis` through this one (inside `cache`). */
+  cacheBreaker: RedisBreaker;
   cache: Cache;
   /** nginx's caches in front of the app: admission and purges. */
   edge: Edge;
@@ -24,26 +29,32 @@ export type Deps = {
   lifecycle: { shuttingDown: boolean };
 };
 
-/** Connects to PostgreSQL and Redis; resolves only when both answer. */
+/** Connects to PostgreSQL and both Redis servers; resolves only when all answer. */
 export async function openDeps(config: Config, log = createLogger(config.logLevel)): Promise<Deps> {
   const db = createPool(config);
   const redis = createRedis(config.redisUrl, log);
+  const cacheRedis = createRedis(config.cacheRedisUrl, log);
   try {
-    await Promise.all([db.query('SELECT 1'), redis.connect()]);
+    await Promise.all([db.query('SELECT 1'), redis.connect(), cacheRedis.connect()]);
   } catch (err) {
-    await closeDeps({ db, redis });
+    await closeDeps({ db, redis, cacheRedis });
     throw err;
   }
   const metrics = createMetrics();
   const breaker = new RedisBreaker(redis, log, metrics, EPOCH_KEY);
-  const cache = new Cache(breaker, config.cache);
+  const cacheBreaker = new RedisBreaker(cacheRedis, log, metrics, EPOCH_KEY);
+  const cache = new Cache(cacheBreaker, config.cache);
   const purge = config.edgePurgeUrl ? createPurge(config.edgePurgeUrl, log) : undefined;
   const edge = new Edge({ config, log, cache, breaker }, purge);
-  return { config, log, db, redis, metrics, breaker, cache, edge, lifecycle: { shuttingDown: false } };
+  return { config, log, db, redis, cacheRedis, metrics, breaker, cacheBreaker, cache, edge, lifecycle: { shuttingDown: false } };
 }
 
-export async function closeDeps(deps: Pick<Deps, 'db' | 'redis'> & Partial<Pick<Deps, 'breaker'>>): Promise<void> {
+export async function closeDeps(
+  deps: Pick<Deps, 'db' | 'redis' | 'cacheRedis'> & Partial<Pick<Deps, 'breaker' | 'cacheBreaker'>>,
+): Promise<void> {
   deps.breaker?.stop();
+  deps.cacheBreaker?.stop();
   deps.redis.disconnect();
+  deps.cacheRedis.disconnect();
   await deps.db.end();
 }

@@ -18,16 +18,21 @@ import type { RedisBreaker } from './redis-breaker';
 // - Another credential: nginx files a copy under the digest of the token in
 //   the request (nginx/edge-credential.js), so only that token can meet it.
 // - Admission: nginx may keep a page only if the app says so
-//   (X-Accel-Expires), and the app says so only after one Redis step that
-//   lists the copy under its user and checks that the page's and the
-//   token's cache versions are still current. The answer leaves in the
-//   same tick; an admission slower than ADMIT_BUDGET_MS is not sent.
+//   (X-Accel-Expires), and the app says so only after it has listed the
+//   copy under its user (in the durable Redis, scored by its clock) and
+//   then checked that the page's and the token's cache versions are still
+//   current (in the cache's Redis). A write moves a version before it reads
+//   the list: an admission listed after that read finds the version moved.
+//   The answer leaves in the same tick; an admission slower than
+//   ADMIT_BUDGET_MS is not sent. A token has at most MAX_COPIES_PER_TOKEN
+//   copies listed, so one write purges a bounded number of keys.
 // - Writes and revocations (purgeCopies, called by the list-changed hook
 //   and by revocations): first move the versions (the caller does, through
 //   the app cache), so no copy is admitted from then on; then wait until
 //   SETTLE_MS after the newest admission, so every copy admitted before
 //   the move is stored by nginx; then purge every listed copy before
-//   answering, and once more REPURGE_AFTER_MS later.
+//   answering, and once more REPURGE_AFTER_MS later, after which those
+//   copies leave the list (unless admitted again meanwhile).
 // - Refreshes: nginx serves an expired copy while it fetches the next; an
 //   answer the app will not let it keep (a revoked token, an error) drops
 //   that copy (drop).
@@ -38,6 +43,34 @@ import type { RedisBreaker } from './redis-breaker';
 const ADMIT_BUDGET_MS = 50;
 const SETTLE_MS = 2 * ADMIT_BUDGET_MS;
 const REPURGE_AFTER_MS = 1_000;
+export const MAX_COPIES_PER_TOKEN = 8;
+// One write's purges use at most this many of the purge client's sockets,
+// so other users' writes do not queue behind one user's fan-out.
+const PURGE_CONCURRENCY = 4;
+
+// Lists a copy, scored by Redis's clock (ms), unless its token already has
+// ARGV[4] other copies listed; drops members older than the list's lifetime.
+const RECORD = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  local n = 0
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if string.sub(m, 1, #ARGV[3]) == ARGV[3] then n = n + 1 end
+  end
+  if n >= tonumber(ARGV[4]) then return 0 end
+end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+// Removes purged copies (member, score pairs) that were not admitted again since.
+const UNLIST = `
+for i = 1, #ARGV, 2 do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) == ARGV[i + 1] then redis.call('ZREM', KEYS[1], ARGV[i]) end
+end
+return 1`;
 
 // nginx's $upstream_cache_status when it is refreshing a copy it holds.
 const REFRESHING = new Set(['EXPIRED', 'STALE', 'UPDATING', 'REVALIDATED']);
@@ -104,8 +137,11 @@ export class Edge {
     // outlives all of that, and the purge sent again after it.
     const listTtlMs = (this.privateTtl + 2 + nginxContract.privateCopyInactiveSeconds) * 1000 + REPURGE_AFTER_MS + 10_000;
     const started = performance.now();
-    const listed = await this.deps.cache.recordIfCurrent(stamps as Stamp[], privateSetKey(userId), memberOf(copy), listTtlMs);
-    if (!listed) return undefined;
+    const listed = await this.deps.breaker.run('edge', (r) =>
+      r.eval(RECORD, 1, privateSetKey(userId), memberOf(copy), listTtlMs, `${copy.credential} `, MAX_COPIES_PER_TOKEN),
+    );
+    if (listed !== 1) return undefined;
+    if (!(await this.deps.cache.isCurrent(stamps as Stamp[]))) return undefined;
     return performance.now() - started <= ADMIT_BUDGET_MS ? this.privateTtl : 0;
   }
 
@@ -130,7 +166,7 @@ export class Edge {
       const [flat, [seconds, micros]] = results.map(([, value]) => value) as [string[], [string, string]];
       const members = flat.filter((_, i) => i % 2 === 0);
       const newest = Math.max(0, ...flat.filter((_, i) => i % 2 === 1).map(Number));
-      return { members, settle: newest + SETTLE_MS - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)) };
+      return { flat, members, settle: newest + SETTLE_MS - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)) };
     });
     const copies = listed ? listed.members.map(copyOf) : await this.plainCopies(tokenDigests);
     if (alsoToken) copies.push({ credential: alsoToken.toString('hex'), query: '' });
@@ -138,7 +174,13 @@ export class Edge {
     const paths = [...new Set(copies.map(privatePath))];
     if (listed && listed.settle > 0) await sleep(listed.settle);
     await this.purgeAll(paths);
-    setTimeout(() => void this.purgeAll(paths), REPURGE_AFTER_MS).unref();
+    setTimeout(() => {
+      void this.purgeAll(paths).then(() =>
+        listed && listed.flat.length > 0
+          ? this.deps.breaker.run('edge', (r) => r.eval(UNLIST, 1, privateSetKey(userId), ...listed.flat))
+          : undefined,
+      );
+    }, REPURGE_AFTER_MS).unref();
   }
 
   /** Drops public pages (their paths, e.g. /u/<slug>) from nginx's cache. */
@@ -148,7 +190,11 @@ export class Edge {
   }
 
   private async purgeAll(paths: string[]): Promise<void> {
-    await Promise.all(paths.map((path) => this.purge!(path)));
+    const queue = [...paths];
+    const worker = async () => {
+      for (let path = queue.shift(); path !== undefined; path = queue.shift()) await this.purge!(path);
+    };
+    await Promise.all(Array.from({ length: Math.min(PURGE_CONCURRENCY, queue.length) }, worker));
   }
 
   private async plainCopies(tokenDigests: () => Promise<Buffer[]>): Promise<PrivateCopy[]> {

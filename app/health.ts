@@ -28,7 +28,10 @@ export function healthRouter(deps: Deps): Router {
 
   // Readiness: safe to route traffic here.
   router.get('/health/ready', async (_req, res) => {
-    const [postgres, redis] = await Promise.all([probe(() => deps.db.query('SELECT 1')), probe(() => deps.redis.ping())]);
+    const [postgres, redis] = await Promise.all([
+      probe(() => deps.db.query('SELECT 1')),
+      probe(() => Promise.all([deps.redis.ping(), deps.cacheRedis.ping()])),
+    ]);
     const shuttingDown = deps.lifecycle.shuttingDown;
     const ok = !shuttingDown && postgres === 'up' && redis === 'up';
     res.set('Cache-Control', 'no-store');

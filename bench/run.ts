@@ -37,9 +37,11 @@ const STACK: Record<string, string> = {
   INTERNAL_HTTP_PORT: process.env.BENCH_INTERNAL_HTTP_PORT ?? '28090',
   PG_PORT: process.env.BENCH_PG_PORT ?? '54349',
   REDIS_PORT: process.env.BENCH_REDIS_PORT ?? '63819',
+  CACHE_REDIS_PORT: process.env.BENCH_CACHE_REDIS_PORT ?? '63818',
   RATE_LIMIT_PER_MINUTE: '0',
   DATABASE_URL: '',
   REDIS_URL: '',
+  CACHE_REDIS_URL: '',
 };
 
 const sh = (cmd: string, args: string[], env: Record<string, string> = {}) =>

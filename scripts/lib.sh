@@ -111,8 +111,7 @@ start_postgres() {
   local pwfile="$dir/../pg-password"
   if [ ! -f "$dir/PG_VERSION" ]; then
     log "initialising PostgreSQL in $dir"
-    head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$pwfile"
-    chmod 600 "$pwfile"
+    (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$pwfile")
     local su_pw; su_pw=$(mktemp); head -c 18 /dev/urandom | base64 >"$su_pw"
     [ "$(id -u)" = 0 ] && chown postgres: "$su_pw"
     as_postgres "$bin/initdb" -D "$dir" -U postgres --pwfile="$su_pw" --auth-local=peer --auth-host=scram-sha-256 \
@@ -153,28 +152,54 @@ stop_postgres() {
 
 # --- Redis -----------------------------------------------------------------------
 
-# start_redis DIR PORT [durable|fast]: prints the REDIS_URL.
+# Each private Redis has a password (redis-password in its folder, made once,
+# readable by its owner only) kept in a config file, never on a command line.
+redis_password() {
+  local file=$1/redis-password
+  if [ ! -f "$file" ]; then (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$file"); fi
+  cat "$file"
+}
+
+# start_redis DIR PORT [durable|fast|cache]: prints the REDIS_URL.
+#   durable: append-only file, never evicts (limits, copy lists, queues);
+#   fast: the same without the file (tests throw their data away);
+#   cache: no file; evicts only keys that expire (every cache key does),
+#   within CACHE_REDIS_MAXMEMORY (256mb).
 start_redis() {
-  local dir=$1 port=$2 mode=${3:-durable}
-  mkdir -p "$dir"
-  if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
-    local persist=(--appendonly yes --appendfsync everysec)
-    [ "$mode" = fast ] && persist=(--appendonly no)
-    log "starting Redis on 127.0.0.1:$port"
-    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
-      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' "${persist[@]}" \
-      --maxmemory 512mb --maxmemory-policy noeviction >/dev/null || die "Redis did not start: see $dir/redis.log"
-    local _
-    for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  local dir=$1 port=$2 mode=${3:-durable} pw reply
+  mkdir -p "$dir" && chmod 700 "$dir"
+  pw=$(redis_password "$dir")
+  # A server already on the port is used only if it is this one: it must
+  # ask for a password, and take ours.
+  reply=$(redis-cli -p "$port" ping 2>/dev/null || true)
+  [ "$reply" = PONG ] && die "a Redis on 127.0.0.1:$port answers without a password; refusing to use it (stop it, or name a server in REDIS_URL)"
+  if [ -n "$reply" ] && [ "$(REDISCLI_AUTH=$pw redis-cli --no-auth-warning -p "$port" ping 2>/dev/null)" != PONG ]; then
+    die "the Redis on 127.0.0.1:$port is not this stack's (it refuses $dir/redis-password)"
   fi
-  echo "redis://127.0.0.1:$port"
+  if [ -z "$reply" ]; then
+    local settings=(--appendonly yes --appendfsync everysec --maxmemory 512mb --maxmemory-policy noeviction)
+    [ "$mode" = fast ] && settings=(--appendonly no --maxmemory 512mb --maxmemory-policy noeviction)
+    [ "$mode" = cache ] && settings=(--appendonly no --maxmemory "${CACHE_REDIS_MAXMEMORY:-256mb}" --maxmemory-policy volatile-lru)
+    (umask 077 && printf 'requirepass %s\n' "$pw" >"$dir/redis.conf")
+    log "starting Redis ($mode) on 127.0.0.1:$port"
+    redis-server "$dir/redis.conf" --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' "${settings[@]}" >/dev/null \
+      || die "Redis did not start: see $dir/redis.log"
+    local _
+    for _ in $(seq 50); do
+      [ "$(REDISCLI_AUTH=$pw redis-cli --no-auth-warning -p "$port" ping 2>/dev/null)" = PONG ] && break
+      sleep 0.1
+    done
+  fi
+  echo "redis://:$pw@127.0.0.1:$port"
 }
 
 stop_redis() {
   local dir=$1 port=$2
   [ -f "$dir/redis.pid" ] || return 0
   log "stopping Redis (127.0.0.1:$port)"
-  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+  REDISCLI_AUTH=$(cat "$dir/redis-password" 2>/dev/null) redis-cli --no-auth-warning -p "$port" shutdown nosave >/dev/null 2>&1 \
+    || kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
   rm -f "$dir/redis.pid"
 }
 

@@ -3,9 +3,10 @@
 # API as PM2 cluster workers, nginx in front. `npm start` and `npm stop` call
 # it with the run settings; the tests call it with their own ports and folder.
 #
-# Settings (environment): STACK_DIR, PG_PORT, REDIS_PORT, APP_PORT,
+# Settings (environment): STACK_DIR, PG_PORT, REDIS_PORT, CACHE_REDIS_PORT,
+# CACHE_REDIS_MAXMEMORY, APP_PORT,
 # APP_INTERNAL_PORT, HTTP_PORT, INTERNAL_HTTP_PORT,
-# HTTPS_PORT, WEB_CONCURRENCY, PM2_HOME; DATABASE_URL / REDIS_URL to use
+# HTTPS_PORT, WEB_CONCURRENCY, PM2_HOME; DATABASE_URL / REDIS_URL / CACHE_REDIS_URL to use
 # servers that already run instead of starting private ones.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -14,6 +15,8 @@ cd "$ROOT"
 STACK_DIR=${STACK_DIR:-$ROOT/.data/run}
 PG_PORT=${PG_PORT:-54329}
 REDIS_PORT=${REDIS_PORT:-63799}
+# The app cache's own Redis: it may evict, the other never does.
+CACHE_REDIS_PORT=${CACHE_REDIS_PORT:-63798}
 APP_PORT=${APP_PORT:-3000}
 HTTP_PORT=${HTTP_PORT:-8080}
 # Internal listeners, loopback only: the workers' (metrics) and nginx's
@@ -46,12 +49,13 @@ up() {
   ensure_packages nginx openssl curl
   mkdir -p "$STACK_DIR" "$LOG_DIR"
   # Settings already chosen by an earlier `up` (or given by the caller) win.
-  local saved_db='' saved_redis=''
+  local saved_db='' saved_redis='' saved_cache=''
   if [ -f "$ENV_FILE" ]; then
     saved_db=$(node scripts/stack-env.js "$ENV_FILE" EXTERNAL_DATABASE_URL)
     saved_redis=$(node scripts/stack-env.js "$ENV_FILE" EXTERNAL_REDIS_URL)
+    saved_cache=$(node scripts/stack-env.js "$ENV_FILE" EXTERNAL_CACHE_REDIS_URL)
   fi
-  local external_db=${DATABASE_URL:-$saved_db} external_redis=${REDIS_URL:-$saved_redis}
+  local external_db=${DATABASE_URL:-$saved_db} external_redis=${REDIS_URL:-$saved_redis} external_cache=${CACHE_REDIS_URL:-$saved_cache}
   if [ -n "$external_db" ]; then DATABASE_URL=$external_db; else
     ensure_packages postgres
     DATABASE_URL=$(start_postgres "$STACK_DIR/pg" "$PG_PORT" todo)
@@ -60,13 +64,25 @@ up() {
     ensure_packages redis
     REDIS_URL=$(start_redis "$STACK_DIR/redis" "$REDIS_PORT")
   fi
+  if [ -n "$external_cache" ]; then CACHE_REDIS_URL=$external_cache; else
+    ensure_packages redis
+    CACHE_REDIS_URL=$(start_redis "$STACK_DIR/cache-redis" "$CACHE_REDIS_PORT" cache)
+  fi
 
-  cat >"$ENV_FILE" <<ENV
+  # Secrets (passwords in the URLs, the cache's signing key) are never
+  # readable by others, not even for a moment.
+  local signing_key=$STACK_DIR/cache-signing-key
+  [ -f "$signing_key" ] || (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' >"$signing_key")
+  rm -f "$ENV_FILE"
+  (umask 077 && cat >"$ENV_FILE") <<ENV
 # Written by scripts/stack.sh up; read by ecosystem.config.js.
 DATABASE_URL=$DATABASE_URL
 REDIS_URL=$REDIS_URL
+CACHE_REDIS_URL=$CACHE_REDIS_URL
 EXTERNAL_DATABASE_URL=$external_db
 EXTERNAL_REDIS_URL=$external_redis
+EXTERNAL_CACHE_REDIS_URL=$external_cache
+CACHE_SIGNING_KEY=$(cat "$signing_key")
 HOST=127.0.0.1
 PORT=$APP_PORT
 INTERNAL_PORT=$APP_INTERNAL_PORT
@@ -104,6 +120,7 @@ down() {
   fi
   stop_nginx "$STACK_DIR"
   stop_redis "$STACK_DIR/redis" "$REDIS_PORT"
+  stop_redis "$STACK_DIR/cache-redis" "$CACHE_REDIS_PORT"
   stop_postgres "$STACK_DIR/pg"
   log "stopped"
 }

@@ -11,7 +11,8 @@ cd "$ROOT"
 TEST_DATA=${TEST_DATA_DIR:-$ROOT/.data/test}
 PG_PORT=${TEST_PG_PORT:-54339}
 REDIS_PORT=${TEST_REDIS_PORT:-63809}
-started_pg='' started_redis='' started_stack=''
+CACHE_REDIS_PORT=${TEST_CACHE_REDIS_PORT:-63808}
+started_pg='' started_redis='' started_cache_redis='' started_stack=''
 
 # The test stack: same scripts as `npm start`, other ports and folders, so
 # tests can run while the real stack is up.
@@ -27,6 +28,7 @@ cleanup() {
   [ -n "$started_stack" ] && stack down
   [ -n "$started_pg" ] && stop_postgres "$TEST_DATA/pg"
   [ -n "$started_redis" ] && stop_redis "$TEST_DATA/redis" "$REDIS_PORT"
+  [ -n "$started_cache_redis" ] && stop_redis "$TEST_DATA/cache-redis" "$CACHE_REDIS_PORT"
   exit $rc
 }
 trap cleanup EXIT
@@ -56,7 +58,15 @@ if [ -z "${REDIS_URL:-}" ]; then
   # The Redis-outage tests stop and restart this private instance.
   export TEST_REDIS_DIR="$TEST_DATA/redis" TEST_REDIS_PORT=$REDIS_PORT
 fi
-export DATABASE_URL REDIS_URL NODE_ENV=test LOG_LEVEL=${LOG_LEVEL:-silent}
+if [ -z "${CACHE_REDIS_URL:-}" ]; then
+  ensure_packages redis
+  stop_redis "$TEST_DATA/cache-redis" "$CACHE_REDIS_PORT"
+  started_cache_redis=1
+  # Small, so the test that fills it (tests/stack/redis-fill.test.ts) is quick.
+  CACHE_REDIS_URL=$(CACHE_REDIS_MAXMEMORY=${TEST_CACHE_REDIS_MAXMEMORY:-16mb} start_redis "$TEST_DATA/cache-redis" "$CACHE_REDIS_PORT" cache)
+  export TEST_CACHE_REDIS_DIR="$TEST_DATA/cache-redis" TEST_CACHE_REDIS_PORT=$CACHE_REDIS_PORT
+fi
+export DATABASE_URL REDIS_URL CACHE_REDIS_URL NODE_ENV=test LOG_LEVEL=${LOG_LEVEL:-silent}
 # Hundreds of sign-ups from 127.0.0.1 and load tests from one user: the limit
 # tests turn the limits on for themselves.
 export RATE_LIMIT_PER_MINUTE=${RATE_LIMIT_PER_MINUTE:-0} LOGIN_LIMIT_PER_IP=${LOGIN_LIMIT_PER_IP:-1000000}

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { authCacheKey } from '../../app/accounts/auth';
+import { EPOCH_KEY, signedValue } from '../../app/cache';
 import { digest } from '../../app/accounts/secrets';
 import { assertProblem, signUp, tokenUser, type TestApp } from '../helpers/app';
 import { logIn } from '../helpers/accounts';
@@ -36,7 +38,7 @@ describe('credential cache: cached lookups, revoked at once', () => {
     ] as const) {
       const u = await tokenUser(a, 'revoke');
       for (const t of [a, b, a, b]) await t.http().get('/api/todos').set('Authorization', u.auth).expect(200);
-      assert.ok(await readEntry(a.deps.redis, authKey(u.token), valueField('token')), "the token's lookup is cached");
+      assert.ok(await readEntry(a.deps.cacheRedis, authKey(u.token), valueField('token')), "the token's lookup is cached");
 
       const id = await tokenId(revoker, u.cookie);
       await revoker.http().delete(`/api/tokens/${id}`).set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf).expect(204);
@@ -45,7 +47,7 @@ describe('credential cache: cached lookups, revoked at once', () => {
         assert.equal(assertProblem(res, 401).retryable, false);
         assert.match(String(res.headers['www-authenticate']), /invalid_token/);
       }
-      assert.equal(await readEntry(a.deps.redis, authKey(u.token), valueField('token')), undefined, 'a refused token is not cached');
+      assert.equal(await readEntry(a.deps.cacheRedis, authKey(u.token), valueField('token')), undefined, 'a refused token is not cached');
     }
   });
 
@@ -53,7 +55,7 @@ describe('credential cache: cached lookups, revoked at once', () => {
     const u = await signUp(a, 'logout');
     const s = await logIn(b, u.email, u.password);
     for (const t of [a, b, a, b]) await t.http().get('/api/session').set('Cookie', s.cookie).expect(200);
-    assert.ok(await readEntry(a.deps.redis, authKey(sidOf(s.cookie)), valueField('session')), "the session's lookup is cached");
+    assert.ok(await readEntry(a.deps.cacheRedis, authKey(sidOf(s.cookie)), valueField('session')), "the session's lookup is cached");
 
     await b.http().delete('/api/session').set('Cookie', s.cookie).set('X-CSRF-Token', s.csrf).expect(204);
     for (const t of [a, b]) {
@@ -94,17 +96,17 @@ describe('credential cache: cached lookups, revoked at once', () => {
       await t.http().get('/api/todos').set('Cookie', s.cookie).expect(200);
     }
     const secrets = [u.token, u.token.replace(/^tdo_/, ''), sidOf(u.cookie), sidOf(s.cookie)];
-    const keys = await scanKeys(a.deps.redis, `${hashKey(authCacheKey(Buffer.alloc(0)))}*`);
+    const keys = await scanKeys(a.deps.cacheRedis, `${hashKey(authCacheKey(Buffer.alloc(0)))}*`);
     assert.ok(keys.includes(authKey(u.token)), "the token's digest names its entry");
     assert.ok(keys.includes(authKey(sidOf(s.cookie))), "the session's digest names its entry");
     for (const key of keys) {
       for (const secret of secrets) assert.ok(!key.includes(secret), `key ${key} holds a raw secret`);
     }
-    for (const key of await scanKeys(a.deps.redis, '*')) {
+    for (const key of [...(await scanKeys(a.deps.redis, '*')), ...(await scanKeys(a.deps.cacheRedis, '*'))]) {
       for (const secret of secrets) assert.ok(!key.includes(secret), `key ${key} holds a raw secret`);
     }
     for (const key of [authKey(u.token), authKey(sidOf(s.cookie))]) {
-      const stored = JSON.stringify(await a.deps.redis.hgetall(key));
+      const stored = JSON.stringify(await a.deps.cacheRedis.hgetall(key));
       for (const secret of secrets) assert.ok(!stored.includes(secret), `the value of ${key} holds a raw secret`);
     }
   });
@@ -125,5 +127,22 @@ describe('credential cache: cached lookups, revoked at once', () => {
       await a.http().delete(`/api/tokens/${id}`).set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf).expect(204);
       assertProblem(await b.http().get('/api/todos').set('Authorization', u.auth), 401);
     }
+  });
+
+  it('when someone writes a credential entry straight into Redis, then it is not believed: the token is checked in PostgreSQL and refused', async () => {
+    const victim = await tokenUser(a, 'victim');
+    const forged = `tdo_${randomBytes(32).toString('base64url')}`;
+    const ns = authCacheKey(digest(forged));
+    const version = 'forged-version';
+    const epoch = (await a.deps.cacheRedis.get(EPOCH_KEY)) ?? '0';
+    const entry = JSON.stringify({ value: { userId: victim.id, tokenId: randomUUID() }, epoch, version, freshUntil: Date.now() + 60_000 });
+    // As someone with Redis but not the app's key would write it: plain, or signed with a key of their own.
+    for (const raw of [entry, signedValue('a key of their own, long enough to pass', ns, 'token', entry)]) {
+      await a.deps.cacheRedis.hset(hashKey(ns), 'v', version, valueField('token'), raw);
+      const res = await a.http().get('/api/me').set('Authorization', `Bearer ${forged}`);
+      assertProblem(res, 401);
+    }
+    // The app's own entries still serve.
+    await a.http().get('/api/me').set('Authorization', victim.auth).expect(200);
   });
 });

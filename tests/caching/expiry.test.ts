@@ -16,17 +16,20 @@ describe('app cache: soft TTL with jitter, expiry and rebuild', () => {
   after(() => t.close());
 
   it('when many entries are stored, then their soft TTLs differ (jitter) and stay within ±10 %', async (ctx) => {
-    const u = await tokenUser(t, 'jitter');
-    await seedTodos(t, u.id, 3);
+    // 30 entries, over two users: one user's lists hold at most
+    // MAX_VALUES_PER_NAMESPACE shapes.
+    const users = [await tokenUser(t, 'jitter'), await tokenUser(t, 'jitter')];
+    for (const u of users) await seedTodos(t, u.id, 3);
     // Each entry's TTL is freshUntil minus the moment it was stored, which
     // lies between the request's start and its response.
     const bounds: Array<{ low: number; high: number }> = [];
     for (let limit = 1; limit <= 30; limit++) {
+      const u = users[limit % 2]!;
       const start = Date.now();
       const res = await getList(t, u, { limit: String(limit) });
       const end = Date.now();
       assert.equal(xCache(res), 'MISS');
-      const entry = await readEntry(t.deps.redis, listKey(u.id), firstPageField(limit));
+      const entry = await readEntry(t.deps.cacheRedis, listKey(u.id), firstPageField(limit));
       assert.ok(entry, `limit=${limit} is stored`);
       bounds.push({ low: entry.freshUntil - end, high: entry.freshUntil - start });
     }
@@ -56,16 +59,16 @@ describe('app cache: soft TTL with jitter, expiry and rebuild', () => {
 
     await sleep(SOFT_MS * (1 + JITTER) + 150);
     // Another worker holds the rebuild lock.
-    await t.deps.redis.set(listLockKey(u.id), 'another worker', 'PX', 3_000);
+    await t.deps.cacheRedis.set(listLockKey(u.id), 'another worker', 'PX', 3_000);
     const stale = await getList(t, u);
     assert.equal(xCache(stale), 'STALE');
     assert.equal(stale.text, first.text, 'STALE serves the previous copy');
-    await t.deps.redis.del(listLockKey(u.id));
+    await t.deps.cacheRedis.del(listLockKey(u.id));
 
     const rebuilt = await getList(t, u);
     assert.equal(xCache(rebuilt), 'MISS');
     assert.ok((rebuilt.body as PageJson).data.every((x) => x.content === 'renamed'));
-    const entry = await readEntry(t.deps.redis, listKey(u.id), firstPageField());
+    const entry = await readEntry(t.deps.cacheRedis, listKey(u.id), firstPageField());
     assert.ok(entry && entry.freshUntil > Date.now(), 'fresh again');
     const again = await getList(t, u);
     assert.equal(xCache(again), 'HIT');
@@ -76,7 +79,7 @@ describe('app cache: soft TTL with jitter, expiry and rebuild', () => {
     const u = await tokenUser(t, 'expiry-burst');
     await seedTodos(t, u.id, 3);
     await getList(t, u);
-    const before = (await readEntry(t.deps.redis, listKey(u.id), firstPageField())) as Entry;
+    const before = (await readEntry(t.deps.cacheRedis, listKey(u.id), firstPageField())) as Entry;
     await sleep(Math.max(0, before.freshUntil - Date.now()) + 50);
     const responses = await Promise.all(Array.from({ length: 20 }, () => getList(t, u)));
     const statuses = responses.map(xCache);
@@ -86,7 +89,7 @@ describe('app cache: soft TTL with jitter, expiry and rebuild', () => {
       statuses.every((s) => ['MISS', 'STALE', 'HIT'].includes(s)),
       JSON.stringify(statuses),
     );
-    const entry = await readEntry(t.deps.redis, listKey(u.id), firstPageField());
+    const entry = await readEntry(t.deps.cacheRedis, listKey(u.id), firstPageField());
     assert.ok(entry && entry.freshUntil > before.freshUntil, 'the entry was rebuilt with a later soft expiry');
   });
 });

@@ -92,7 +92,7 @@ describe('Redis outage on one instance: served from PostgreSQL, then the cache r
     await getList(a, u);
     const cached = await getList(a, u);
     assert.equal(xCache(cached), 'HIT');
-    const epochBefore = await epochOf(b.deps.redis);
+    const epochBefore = await epochOf(b.deps.cacheRedis);
 
     await dropRedis(a);
     const two = await createTodo(a, u, 'two');
@@ -103,17 +103,17 @@ describe('Redis outage on one instance: served from PostgreSQL, then the cache r
       ['two', 'one'],
     );
     // The write could not reach Redis: the old page is still stored there, alive.
-    const stale = await readEntry(b.deps.redis, listKey(u.id), firstPageField());
+    const stale = await readEntry(b.deps.cacheRedis, listKey(u.id), firstPageField());
     assert.ok(stale, 'the page cached before the outage is still in Redis');
     assert.equal((stale.value as { body: string }).body, cached.text);
-    assert.equal(await epochOf(b.deps.redis), epochBefore);
+    assert.equal(await epochOf(b.deps.cacheRedis), epochBefore);
 
     await restoreRedis(a);
     const seen = await untilHit(a, u, (page, status) =>
       assert.equal(page.data[0]?.id, two.id, `a ${status} after reconnecting served the page from before the write`),
     );
     ctx.diagnostic(`X-Cache after reconnecting: ${JSON.stringify(tally(seen))}`);
-    assert.ok((await epochOf(b.deps.redis)) > epochBefore, 'the cache epoch was incremented');
+    assert.ok((await epochOf(b.deps.cacheRedis)) > epochBefore, 'the cache epoch was incremented');
     // The rebuilt entry is stamped with the new epoch; the old one is dead everywhere.
     const fresh = await getList(b, u);
     assert.deepEqual(

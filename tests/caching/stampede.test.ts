@@ -3,7 +3,18 @@ import { after, afterEach, before, describe, it, type TestContext } from 'node:t
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type request from 'supertest';
 import { tokenUser, type TestApp, type TokenUser } from '../helpers/app';
-import { countQueries, firstPageField, getList, isListQuery, listKey, readEntry, startCachingApp, tally, xCache } from '../helpers/caching';
+import {
+  countQueries,
+  firstPageField,
+  getList,
+  isListQuery,
+  listKey,
+  readEntry,
+  startCachingApp,
+  tally,
+  writeFirstPageEntry,
+  xCache,
+} from '../helpers/caching';
 import { seedTodos } from '../helpers/todos';
 
 const PER_INSTANCE = 100;
@@ -66,7 +77,7 @@ describe('app cache: one rebuild under a stampede (two instances, 200 concurrent
 
   it('when the entry is missing, then PostgreSQL sees exactly one list query, all 200 get the same body, one MISS and the rest HIT', async (ctx) => {
     const u = await readyUser('stampede');
-    await a.deps.redis.del(listKey(u.id));
+    await a.deps.cacheRedis.del(listKey(u.id));
     const listQueries = countListQueries();
 
     const { responses, maxLagMs } = await stampede(u);
@@ -84,9 +95,9 @@ describe('app cache: one rebuild under a stampede (two instances, 200 concurrent
     // Another worker's view of the data moves on without an invalidation, so
     // the old copy and the rebuilt one can be told apart.
     await a.deps.db.query(`UPDATE todos SET content = 'changed ' || content WHERE user_id = $1`, [u.id]);
-    const entry = await readEntry(a.deps.redis, listKey(u.id), firstPageField());
+    const entry = await readEntry(a.deps.cacheRedis, listKey(u.id), firstPageField());
     assert.ok(entry);
-    await a.deps.redis.hset(listKey(u.id), firstPageField(), JSON.stringify({ ...entry, freshUntil: Date.now() - 1_000 }));
+    await writeFirstPageEntry(a, u.id, { ...entry, freshUntil: Date.now() - 1_000 });
     const listQueries = countListQueries();
 
     const { responses, maxLagMs } = await stampede(u);
@@ -105,7 +116,7 @@ describe('app cache: one rebuild under a stampede (two instances, 200 concurrent
         `a ${xCache(r)} has the ${xCache(r) === 'STALE' ? 'old' : 'rebuilt'} body`,
       );
     }
-    const rebuilt = await readEntry(a.deps.redis, listKey(u.id), firstPageField());
+    const rebuilt = await readEntry(a.deps.cacheRedis, listKey(u.id), firstPageField());
     assert.ok(rebuilt && rebuilt.freshUntil > Date.now(), 'the entry is fresh again');
     assert.equal((rebuilt.value as { body: string }).body, fresh);
   });

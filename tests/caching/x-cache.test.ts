@@ -23,7 +23,7 @@ describe('app cache: X-Cache on GET /api/todos', () => {
     assert.equal(second.headers.etag, first.headers.etag);
     assert.equal(second.headers['content-type'], 'application/json; charset=utf-8');
 
-    const entry = await readEntry(t.deps.redis, listKey(u.id), firstPageField());
+    const entry = await readEntry(t.deps.cacheRedis, listKey(u.id), firstPageField());
     assert.ok(entry, "the first page is stored in the user's hash");
     assert.equal((entry.value as { body: string }).body, first.text);
   });
@@ -63,7 +63,7 @@ describe('app cache: X-Cache on GET /api/todos', () => {
       assert.equal(xCache(startZero), 'BYPASS', 'offset paging is never cached, even at 0');
       assert.deepEqual(shown(startZero.body as PageJson), all.slice(0, 5));
     }
-    assert.deepEqual(await t.deps.redis.hkeys(listKey(u.id)), [firstPageField()]);
+    assert.deepEqual(await t.deps.cacheRedis.hkeys(listKey(u.id)), [firstPageField()]);
   });
 
   it('when the limit or is_finished differs, then each shape is its own entry: MISS then HIT, each with its own rows', async () => {
@@ -91,7 +91,7 @@ describe('app cache: X-Cache on GET /api/todos', () => {
     }
     // The default limit is 10: spelling it out is the same entry.
     assert.equal(xCache(await getList(t, u, { limit: '10' })), 'HIT');
-    const fields = (await t.deps.redis.hkeys(listKey(u.id))).sort();
+    const fields = (await t.deps.cacheRedis.hkeys(listKey(u.id))).sort();
     assert.deepEqual(fields, shapes.map((s) => firstPageField(s.limit, s.is_finished)).sort());
   });
 
@@ -103,7 +103,7 @@ describe('app cache: X-Cache on GET /api/todos', () => {
     const hit = await getList(t, u);
     assert.equal(xCache(hit), 'HIT');
     assert.deepEqual(hit.body, { data: [], next_cursor: null });
-    assert.ok(await readEntry(t.deps.redis, listKey(u.id), firstPageField()), 'the empty page is stored');
+    assert.ok(await readEntry(t.deps.cacheRedis, listKey(u.id), firstPageField()), 'the empty page is stored');
   });
 
   it('when two users read their first pages, then each gets their own list from their own entry', async () => {

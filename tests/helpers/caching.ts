@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type request from 'supertest';
-import { EPOCH_KEY, hashKey, lockKey, valueField } from '../../app/cache';
+import { EPOCH_KEY, hashKey, lockKey, signedValue, valueField } from '../../app/cache';
 import type { Pool } from '../../app/db';
 import type { Redis } from '../../app/redis';
 import { listNamespace } from '../../app/todos/list-changed';
@@ -79,10 +79,16 @@ export async function dbFirstPage(t: TestApp, userId: string, limit: number, isF
   return rows;
 }
 
-/** The stored entry of one field, or undefined. */
+/** The stored entry of one field (its signature set aside), or undefined. */
 export async function readEntry(redis: Redis, key: string, field: string): Promise<Entry | undefined> {
   const raw = await redis.hget(key, field);
-  return raw ? (JSON.parse(raw) as Entry) : undefined;
+  return raw ? (JSON.parse(raw.slice(raw.indexOf('.') + 1)) as Entry) : undefined;
+}
+
+/** Stores an entry of a user's default first page as the app would, signed with the app's key. */
+export async function writeFirstPageEntry(t: TestApp, userId: string, entry: Entry): Promise<void> {
+  const json = signedValue(t.deps.config.cache.signingKey, listNamespace(userId), pageField(10), JSON.stringify(entry));
+  await t.deps.cacheRedis.hset(listKey(userId), firstPageField(), json);
 }
 
 export async function epochOf(redis: Redis): Promise<number> {
@@ -107,23 +113,26 @@ export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
 }
 
 /** A real loss of the instance's Redis connection; resolves once the client has closed. */
+/** This instance loses both its Redis connections (the cache's and the durable one). */
 export async function dropRedis(t: TestApp): Promise<void> {
-  const redis = t.deps.redis;
-  if (redis.status === 'end') return;
-  const ended = once(redis, 'end');
-  redis.disconnect();
-  await ended;
+  for (const redis of [t.deps.redis, t.deps.cacheRedis]) {
+    if (redis.status === 'end') continue;
+    const ended = once(redis, 'end');
+    redis.disconnect();
+    await ended;
+  }
 }
 
 export async function restoreRedis(t: TestApp): Promise<void> {
-  if (t.deps.redis.status === 'end') await t.deps.redis.connect();
+  for (const redis of [t.deps.redis, t.deps.cacheRedis]) if (redis.status === 'end') await redis.connect();
 }
 
 /** Reconnects if needed and waits for the breaker (it probes once a second) to close, for the next test. */
 export async function settleRedis(t: TestApp): Promise<void> {
   await restoreRedis(t);
-  for (let i = 0; i < 50 && t.deps.breaker.isOpen; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && (t.deps.breaker.isOpen || t.deps.cacheBreaker.isOpen); i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(t.deps.breaker.isOpen, false, 'the Redis breaker closes again');
+  assert.equal(t.deps.cacheBreaker.isOpen, false, "the cache Redis's breaker closes again");
 }
 
 /** redis_fallbacks_total of one instance, summed over its reasons. */

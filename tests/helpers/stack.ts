@@ -100,16 +100,19 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Direct clients of the test stack's PostgreSQL and Redis, for looking behind the app. */
-export async function stackStores(): Promise<{ db: pg.Client; redis: Redis; close: () => Promise<void> }> {
+export async function stackStores(): Promise<{ db: pg.Client; redis: Redis; cacheRedis: Redis; close: () => Promise<void> }> {
   const db = new pg.Client({ connectionString: process.env.DATABASE_URL });
   await db.connect();
   const redis = new Redis(process.env.REDIS_URL!);
+  const cacheRedis = new Redis(process.env.CACHE_REDIS_URL ?? process.env.REDIS_URL!);
   return {
     db,
     redis,
+    cacheRedis,
     close: async () => {
       await db.end();
       redis.disconnect();
+      cacheRedis.disconnect();
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { authCacheKey } from '../../app/accounts/auth';
 import { hashKey } from '../../app/cache';
+import { MAX_COPIES_PER_TOKEN, privateSetKey } from '../../app/edge';
 import { sleep, stack, stackSession, stackStores } from '../helpers/stack';
 
 // nginx answers a token's first page from its own cache (nginx/snippets/
@@ -75,10 +76,11 @@ describe("first pages from nginx's cache, per API token", () => {
   let alice: Awaited<ReturnType<typeof userWithTokens>>;
   let db: pg.Client;
   let redis: Redis;
+  let cacheRedis: Redis;
   let closeStores: () => Promise<void>;
   before(async () => {
     alice = await userWithTokens();
-    ({ db, redis, close: closeStores } = await stackStores());
+    ({ db, redis, cacheRedis, close: closeStores } = await stackStores());
   });
   after(() => closeStores());
 
@@ -317,7 +319,7 @@ describe("first pages from nginx's cache, per API token", () => {
     // Behind the app's back: no purge, only the row and the credential cache go.
     const digest = createHash('sha256').update(token.token).digest();
     await db.query('DELETE FROM api_tokens WHERE id = $1', [token.id]);
-    await redis.del(hashKey(authCacheKey(digest)));
+    await cacheRedis.del(hashKey(authCacheKey(digest)));
     await sleep(COPY_LIFETIME_MS);
 
     const reads: Read[] = [];
@@ -334,5 +336,30 @@ describe("first pages from nginx's cache, per API token", () => {
       reads.slice(-3).map((r) => r.status),
       [401, 401, 401],
     );
+  });
+
+  it('when a token reads many query strings, then it gets at most MAX_COPIES_PER_TOKEN copies, and a write leaves none listed once purged', async () => {
+    const bob = await userWithTokens();
+    const [token] = bob.tokens;
+    const paths = Array.from({ length: MAX_COPIES_PER_TOKEN + 2 }, (_, i) => `/api/todos?limit=${i + 1}`);
+    const hits: string[] = [];
+    for (const path of paths) {
+      await read(token.auth, path);
+      if ((await read(token.auth, path)).cache === 'HIT') hits.push(path);
+    }
+    assert.equal(hits.length, MAX_COPIES_PER_TOKEN, `copies: ${hits.join(' ')}`);
+    const key = privateSetKey(bob.session.id);
+    assert.equal(await redis.zcard(key), MAX_COPIES_PER_TOKEN, 'the list names exactly the copies nginx may hold');
+
+    await create(token, 'a write purges them all');
+    for (const path of hits) assert.notEqual((await read(token.auth, path)).cache, 'HIT', path);
+    // Purged twice (the second a second later), then no longer listed; the
+    // reads just made were admitted again and stay listed.
+    await sleep(1_500);
+    const left = await redis.zrange(key, '0', '-1');
+    assert.ok(left.length <= MAX_COPIES_PER_TOKEN, `${left.length} listed`);
+    await create(token, 'another write');
+    await sleep(1_500);
+    assert.equal(await redis.zcard(key), 0, 'nothing nginx could still hold is listed');
   });
 });

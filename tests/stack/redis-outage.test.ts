@@ -8,16 +8,23 @@ import { percentile, sleep, stack, stackUser } from '../helpers/stack';
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
 
-// The private Redis that scripts/test.sh started for this run.
-function redisControl(): { dir: string; port: string } {
-  const dir = process.env.TEST_REDIS_DIR;
-  const port = process.env.TEST_REDIS_PORT;
-  if (!dir || !port) throw new Error('this test stops and restarts Redis: run it with the private Redis npm test starts (no REDIS_URL)');
-  return { dir, port };
+// The private Redis servers that scripts/test.sh started for this run: the
+// durable one and the cache's.
+type Control = { dir: string; port: string; mode: 'fast' | 'cache' };
+function redisControl(): Control[] {
+  const { TEST_REDIS_DIR, TEST_REDIS_PORT, TEST_CACHE_REDIS_DIR, TEST_CACHE_REDIS_PORT } = process.env;
+  if (!TEST_REDIS_DIR || !TEST_REDIS_PORT || !TEST_CACHE_REDIS_DIR || !TEST_CACHE_REDIS_PORT) {
+    throw new Error('this test stops and restarts Redis: run it with the private Redis servers npm test starts (no REDIS_URL)');
+  }
+  return [
+    { dir: TEST_REDIS_DIR, port: TEST_REDIS_PORT, mode: 'fast' },
+    { dir: TEST_CACHE_REDIS_DIR, port: TEST_CACHE_REDIS_PORT, mode: 'cache' },
+  ];
 }
-const stopRedis = ({ port }: { port: string }) => run('redis-cli', ['-p', port, 'shutdown', 'nosave']).catch(() => undefined);
-const startRedis = ({ dir, port }: { dir: string; port: string }) =>
-  run('bash', ['-c', `source "${ROOT}/scripts/lib.sh" && start_redis "$1" "$2" fast`, 'start', dir, port]);
+const lib = (fn: string, c: Control) =>
+  run('bash', ['-c', `source "${ROOT}/scripts/lib.sh" && ${fn} "$1" "$2" "$3"`, fn, c.dir, c.port, c.mode]);
+const stopRedis = (all: Control[]) => Promise.all(all.map((c) => lib('stop_redis', c).catch(() => undefined)));
+const startRedis = (all: Control[]) => Promise.all(all.map((c) => lib('start_redis', c)));
 
 describe('Redis stopped under the running stack', () => {
   const control = redisControl();
