@@ -89,15 +89,31 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# private_dir RECORD TEMPLATE: a folder made by mktemp from TEMPLATE (root's,
+# mode 711: others may pass through, not look in), named in the file RECORD
+# so later runs find it again. Never a predictable path that someone else
+# could have made first, or a link.
+private_dir() {
+  local record=$1 template=$2 dir
+  dir=$(cat "$record" 2>/dev/null || true)
+  if [ -z "$dir" ] || [ -L "$dir" ] || [ ! -d "$dir" ] || [ "$(stat -c %u:%a "$dir")" != "$(id -u):711" ]; then
+    dir=$(mktemp -d "$template") || die "could not make a folder from $template"
+    chmod 711 "$dir"
+    echo "$dir" >"$record"
+  fi
+  echo "$dir"
+}
+
 # The data folder must be reachable by the postgres user; a clone under a
-# private home folder (/root) is not, so it then lives under /var/tmp.
+# private home folder (/root) is not, so it then lives in a private folder
+# under /var/tmp, named in pg.location beside where it would have been.
 pg_datadir() {
   local wanted=$1
   mkdir -p "$(dirname "$wanted")"
   if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$(dirname "$wanted")" 2>/dev/null; then
     echo "$wanted"
   else
-    echo "/var/tmp/todo-stack-$(printf '%s' "$wanted" | md5sum | cut -c1-12)/pg"
+    echo "$(private_dir "$(dirname "$wanted")/pg.location" /var/tmp/todo-stack-pg.XXXXXXXX)/pg"
   fi
 }
 
@@ -120,7 +136,11 @@ start_postgres() {
   fi
   # Unix socket paths are limited to ~100 bytes.
   local sock=$dir
-  [ ${#sock} -lt 90 ] || { sock=/tmp/todo-stack-pg-$port; mkdir -p "$sock"; [ "$(id -u)" = 0 ] && chown postgres: "$sock"; }
+  if [ ${#sock} -ge 90 ]; then
+    sock=$(private_dir "$dir/../pg.socket" /tmp/todo-stack-pg.XXXXXXXX)/s
+    mkdir -p "$sock"
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$sock"; chmod 700 "$sock"; fi
+  fi
   if ! as_postgres "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     local extra=()
     # Tests throw their data away: skip the disk syncs that make writes durable.
