@@ -262,6 +262,22 @@ render_nginx() {
   token_pattern=$(contract tokenPattern)
   private_inactive=$(contract privateCopyInactiveSeconds)
   upstream_keepalive=$(contract upstreamKeepaliveSeconds)
+  # HTTPS_REDIRECT=1 (with a real certificate): plain HTTP answers only with
+  # a redirect to HTTPS.
+  local https_redirect='' real_ip='' proxy
+  if [ "${HTTPS_REDIRECT:-0}" = 1 ]; then
+    local target="https://\$host"
+    [ "$HTTPS_PORT" = 443 ] || target="https://\$host:$HTTPS_PORT"
+    https_redirect="if (\$scheme = http) { return 308 $target\$request_uri; }"
+  fi
+  # TRUSTED_PROXIES: the addresses of a proxy or load balancer in front of
+  # nginx; only from those is X-Forwarded-For believed for the client's
+  # address (per-IP limits, logs, the app's view).
+  for proxy in ${TRUSTED_PROXIES:-}; do
+    [[ $proxy =~ ^[0-9a-fA-F.:/]+$ ]] || die "TRUSTED_PROXIES: '$proxy' is not an address or CIDR"
+    real_ip="$real_ip set_real_ip_from $proxy;"
+  done
+  [ -z "$real_ip" ] || real_ip="$real_ip real_ip_header X-Forwarded-For; real_ip_recursive on;"
   (cd "$ROOT/nginx" && find . -name '*.conf' -o -name '*.js') | while read -r f; do
     mkdir -p "$conf/$(dirname "$f")"
     sed -e "s#{{CONF_DIR}}#$conf#g" -e "s#{{RUN_DIR}}#$run#g" -e "s#{{LOG_DIR}}#$LOG_DIR#g" \
@@ -274,6 +290,7 @@ render_nginx() {
         -e "s#{{LIMIT_CONN}}#${NGINX_LIMIT_CONN:-64}#g" \
         -e "s#{{LIMIT_EXEMPT}}#${NGINX_LIMIT_EXEMPT-127.0.0.0/8 0; ::1 0;}#g" \
         -e "s#{{BODY_LIMIT}}#$body_limit#g" -e "s#{{TOKEN_PATTERN}}#$token_pattern#g" \
+        -e "s#{{HTTPS_REDIRECT}}#$https_redirect#g" -e "s#{{REAL_IP}}#$real_ip#g" \
         -e "s#{{PRIVATE_INACTIVE}}#$private_inactive#g" -e "s#{{UPSTREAM_KEEPALIVE}}#$upstream_keepalive#g" \
         "$ROOT/nginx/$f" >"$conf/$f"
   done

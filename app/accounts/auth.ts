@@ -23,7 +23,14 @@ declare module 'express-serve-static-core' {
   }
 }
 
-export const SESSION_COOKIE = 'sid';
+/**
+ * The session cookie: over HTTPS it is `__Host-sid`, which browsers accept
+ * only with Secure, Path=/ and no Domain, so no other host and no plain-HTTP
+ * page can set or overwrite it; over plain HTTP (a local stack) it is `sid`.
+ */
+export const sessionCookieName = (secure: boolean) => (secure ? '__Host-sid' : 'sid');
+/** Whether this request's session cookie is the Secure one (COOKIE_SECURE, else the request's scheme). */
+export const secureCookie = (deps: Pick<Deps, 'config'>, req: Pick<Request, 'secure'>) => deps.config.cookieSecure ?? req.secure;
 const TOUCH_EVERY_MS = 60_000;
 
 // What a credential resolves to, cached in Redis under its digest (never the
@@ -62,9 +69,9 @@ async function fromCookie(deps: Deps, sid: string): Promise<Auth | undefined> {
   return { kind: 'session', userId: value.userId, sessionHash: hash, csrfToken: value.csrfToken };
 }
 
-export const sessionIdOf = (req: Pick<Request, 'headers'>): string | undefined => {
+export const sessionIdOf = (deps: Pick<Deps, 'config'>, req: Pick<Request, 'headers' | 'secure'>): string | undefined => {
   const header = req.headers.cookie;
-  return header ? parseCookies(header)[SESSION_COOKIE] : undefined;
+  return header ? parseCookies(header)[sessionCookieName(secureCookie(deps, req))] : undefined;
 };
 
 /**
@@ -82,7 +89,7 @@ export function authenticate(deps: Deps): RequestHandler {
         req.tokenDigest = digest(token);
         req.auth = await fromToken(deps, req.tokenDigest);
       } else {
-        const sid = sessionIdOf(req);
+        const sid = sessionIdOf(deps, req);
         req.auth = sid ? await fromCookie(deps, sid) : undefined;
       }
     } catch (err) {

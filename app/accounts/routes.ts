@@ -2,7 +2,7 @@ import { Router, type CookieOptions, type Request, type Response } from 'express
 import type { Deps } from '../deps';
 import { unauthorized } from '../errors';
 import { formValues, parseInput, pathId } from '../input';
-import { requireUser, sameSiteOnly, SESSION_COOKIE, userIdOf } from './auth';
+import { requireUser, sameSiteOnly, secureCookie, sessionCookieName, userIdOf } from './auth';
 import { credentialsBody, meBody, tokenBody } from './schema';
 import * as service from './service';
 
@@ -14,11 +14,11 @@ export function accountsRouter(deps: Deps): Router {
   const cookieOptions = (req: Request): CookieOptions => ({
     httpOnly: true,
     sameSite: 'lax',
-    secure: deps.config.cookieSecure ?? req.secure,
+    secure: secureCookie(deps, req),
     path: '/',
   });
   const setSessionCookie = (req: Request, res: Response, sid: string) => {
-    res.cookie(SESSION_COOKIE, sid, { ...cookieOptions(req), maxAge });
+    res.cookie(sessionCookieName(secureCookie(deps, req)), sid, { ...cookieOptions(req), maxAge });
   };
 
   const noStore = (res: Response) => res.set('Cache-Control', 'no-store');
@@ -51,7 +51,7 @@ export function accountsRouter(deps: Deps): Router {
     const auth = req.auth;
     if (auth?.kind !== 'session') throw unauthorized('There is no session to end; API tokens are revoked at /api/tokens.');
     await service.logOut(deps, auth.sessionHash);
-    res.clearCookie(SESSION_COOKIE, cookieOptions(req));
+    res.clearCookie(sessionCookieName(secureCookie(deps, req)), cookieOptions(req));
     res.status(204).end();
   });
 

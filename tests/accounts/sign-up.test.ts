@@ -150,6 +150,7 @@ describe('POST /api/users behind an HTTPS proxy', () => {
     const { attrs } = sidCookieOf(res);
     assert.ok(attrs.has('secure'), 'Secure over https');
     assert.ok(attrs.has('httponly'));
+    assert.match(String(res.headers['set-cookie']), /^__Host-sid=/, 'with the __Host- prefix');
   });
 
   it('when the trusted proxy says the request came over http, then the sid cookie is not Secure', async () => {

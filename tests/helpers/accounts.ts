@@ -17,7 +17,8 @@ export const uniqueSlug = (tag = 'list') => `${tag}-${randomUUID().slice(0, 13)}
 export function sidCookieOf(res: request.Response): { value: string; attrs: Map<string, string> } {
   const raw = res.headers['set-cookie'] as string[] | string | undefined;
   const lines = Array.isArray(raw) ? raw : raw ? [raw] : [];
-  const line = lines.find((c) => c.startsWith('sid='));
+  // `__Host-sid` over HTTPS, `sid` over plain HTTP (app/accounts/auth.ts).
+  const line = lines.find((c) => /^(__Host-)?sid=/.test(c));
   assert.ok(line, `expected a sid cookie, got ${JSON.stringify(raw)}`);
   const [pair, ...rest] = line.split(';').map((s) => s.trim());
   const attrs = new Map(
@@ -26,7 +27,7 @@ export function sidCookieOf(res: request.Response): { value: string; attrs: Map<
       return [k!.toLowerCase(), v.join('=')] as [string, string];
     }),
   );
-  return { value: pair!.slice('sid='.length), attrs };
+  return { value: pair!.slice(pair!.indexOf('=') + 1), attrs };
 }
 
 /** Asserts a public user: exactly id, email, public_slug and created_at, never a password hash. */
