@@ -4,6 +4,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 // The private Redis servers the run and test commands start (scripts/lib.sh):
@@ -52,7 +53,7 @@ describe('private Redis servers', () => {
   it('when a Redis that asks for no password, or for another one, already listens on the port, then it is refused', async () => {
     const open = await tmp();
     await run('redis-server', ['--port', PORT, '--bind', '127.0.0.1', '--save', '', '--daemonize', 'yes', '--dir', open]);
-    for (let i = 0; i < 50 && (await ping()) !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await ping()) !== 'PONG'; i++) await sleep(100);
     await assert.rejects(lib('start_redis', await tmp(), PORT, 'fast'), (err: { stderr: string }) =>
       /answers without a password; refusing to use it/.test(err.stderr),
     );

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
 import {
   apiAs,
@@ -67,7 +68,7 @@ describe('browser: the public list', () => {
     let status = 0;
     for (let i = 0; i < 30 && status !== 404; i++) {
       status = (await fetch(`${base}/u/${slug}`)).status;
-      if (status !== 404) await new Promise((resolve) => setTimeout(resolve, 100));
+      if (status !== 404) await sleep(100);
     }
     assert.equal(status, 404);
     assertClean(watched);

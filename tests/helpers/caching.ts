@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type request from 'supertest';
 import { EPOCH_KEY, hashKey, lockKey, signedValue, valueField } from '../../app/cache';
 import type { Pool } from '../../app/db';
@@ -130,7 +131,7 @@ export async function restoreRedis(t: TestApp): Promise<void> {
 /** Reconnects if needed and waits for the breaker (it probes once a second) to close, for the next test. */
 export async function settleRedis(t: TestApp): Promise<void> {
   await restoreRedis(t);
-  for (let i = 0; i < 50 && (t.deps.breaker.isOpen || t.deps.cacheBreaker.isOpen); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && (t.deps.breaker.isOpen || t.deps.cacheBreaker.isOpen); i++) await sleep(100);
   assert.equal(t.deps.breaker.isOpen, false, 'the Redis breaker closes again');
   assert.equal(t.deps.cacheBreaker.isOpen, false, "the cache Redis's breaker closes again");
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const run = promisify(execFile);
 
@@ -57,7 +58,7 @@ export async function stackUser(): Promise<{ token: string; auth: string }> {
 
 export { wrk } from '../../bench/wrk';
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 /** Lines of nginx's JSON access log, after its 1 s buffer has been flushed. */
 export async function accessLog(): Promise<Array<Record<string, string | number>>> {

@@ -110,4 +110,4 @@ export async function allTodoIds(t: TestApp, userId: string): Promise<string[]> 
   return rows.map((r) => r.id);
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { setTimeout as sleep } from 'node:timers/promises';
