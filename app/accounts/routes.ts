@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import { unauthorized } from '../errors';
 import { formValues, parseInput, pathId } from '../input';
 import { requireUser, sameSiteOnly, SESSION_COOKIE, userIdOf } from './auth';
-import { credentialsBody, meBody, tokenBody } from './schema';
+import { logInBody, meBody, signUpBody, tokenBody } from './schema';
 import * as service from './service';
 
 export function accountsRouter(deps: Deps): Router {
@@ -24,7 +24,7 @@ export function accountsRouter(deps: Deps): Router {
   const noStore = (res: Response) => res.set('Cache-Control', 'no-store');
 
   router.post('/users', sameSiteOnly, async (req, res) => {
-    const { email, password } = parseInput(credentialsBody, req.body ?? {}, 'body');
+    const { email, password } = parseInput(signUpBody, req.body ?? {}, 'body');
     const { user, session } = await service.signUp(deps, email, password);
     // As with log-in: this browser's earlier session, if any, ends.
     if (req.auth?.kind === 'session') await service.logOut(deps, req.auth.sessionHash);
@@ -33,7 +33,7 @@ export function accountsRouter(deps: Deps): Router {
   });
 
   router.post('/session', sameSiteOnly, async (req, res) => {
-    const { email, password } = parseInput(credentialsBody, req.body ?? {}, 'body');
+    const { email, password } = parseInput(logInBody, req.body ?? {}, 'body');
     const { user, session } = await service.logIn(deps, email, password);
     // A new session per log-in; the one this browser had before (if any) ends.
     if (req.auth?.kind === 'session') await service.logOut(deps, req.auth.sessionHash);
