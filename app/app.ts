@@ -1,6 +1,6 @@
 import express, { type RequestHandler } from 'express';
 import { accountsRouter } from './accounts/routes';
-import { authenticate, refuseBadCredentials } from './accounts/auth';
+import { authenticate, refuseBadCredentials, sameOriginOnly } from './accounts/auth';
 import type { Deps } from './deps';
 import { notFoundHandler, problemHandler, unsupportedMediaType } from './errors';
 import { healthRouter } from './health';
@@ -50,6 +50,9 @@ export function buildApp(deps: Deps): express.Express {
   app.use(onlyKnownBodies);
 
   app.use(publicPagesRouter(deps));
+  // Log-in and sign-up from another site are refused before any limit below
+  // counts them, so no page elsewhere can spend an owner's failed log-ins.
+  app.post(['/api/session', '/api/users'], sameOriginOnly);
   app.use('/api', authenticate(deps));
   app.use('/api/todos', privateCopies(deps));
   app.use('/api', generalLimit(deps));

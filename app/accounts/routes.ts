@@ -2,7 +2,7 @@ import { Router, type CookieOptions, type Request, type Response } from 'express
 import type { Deps } from '../deps';
 import { unauthorized } from '../errors';
 import { formValues, parseInput, pathId } from '../input';
-import { requireUser, sameSiteOnly, SESSION_COOKIE, userIdOf } from './auth';
+import { requireUser, SESSION_COOKIE, userIdOf } from './auth';
 import { logInBody, meBody, signUpBody, tokenBody } from './schema';
 import * as service from './service';
 
@@ -23,7 +23,8 @@ export function accountsRouter(deps: Deps): Router {
 
   const noStore = (res: Response) => res.set('Cache-Control', 'no-store');
 
-  router.post('/users', sameSiteOnly, async (req, res) => {
+  // Only from this site's pages: app.ts checks before the limits count (sameOriginOnly).
+  router.post('/users', async (req, res) => {
     const { email, password } = parseInput(signUpBody, req.body ?? {}, 'body');
     const { user, session } = await service.signUp(deps, email, password);
     // As with log-in: this browser's earlier session, if any, ends.
@@ -32,7 +33,7 @@ export function accountsRouter(deps: Deps): Router {
     noStore(res).status(201).location('/api/me').json({ user, csrf_token: session.csrfToken });
   });
 
-  router.post('/session', sameSiteOnly, async (req, res) => {
+  router.post('/session', async (req, res) => {
     const { email, password } = parseInput(logInBody, req.body ?? {}, 'body');
     const { user, session } = await service.logIn(deps, email, password);
     // A new session per log-in; the one this browser had before (if any) ends.
