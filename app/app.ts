@@ -6,7 +6,7 @@ import { notFoundHandler, problemHandler, unsupportedMediaType } from './errors'
 import { healthRouter } from './health';
 import { httpLogger } from './log';
 import { publicPagesRouter } from './public-pages/routes';
-import { generalLimit, loginLimits } from './rate-limits';
+import { accountLimits, generalLimit } from './rate-limits';
 import { metricsRouter, timeRequests } from './metrics';
 import { securityHeaders } from './security-headers';
 import { nginxContract } from './nginx-contract';
@@ -57,7 +57,9 @@ export function buildApp(deps: Deps): express.Express {
   app.use('/api/todos', privateCopies(deps));
   app.use('/api', generalLimit(deps));
   app.use('/api', refuseBadCredentials);
-  app.post(['/api/session', '/api/users'], ...loginLimits(deps));
+  const limits = accountLimits(deps);
+  app.post('/api/session', ...limits.logIn);
+  app.post('/api/users', ...limits.signUp);
   app.use('/api', accountsRouter(deps));
   app.use('/api/todos', todosRouter(deps));
 

@@ -7,7 +7,7 @@ import { AppError } from './errors';
 const MINUTE = 60_000;
 
 /** Where a limiter keeps its counters in Redis: `rl:<limiter>:<key>`. */
-export const limitKeyPrefix = (limiter: 'general' | 'login-ip' | 'login-email') => `rl:${limiter}:`;
+export const limitKeyPrefix = (limiter: 'general' | 'login-ip' | 'login-email-ip' | 'login-email') => `rl:${limiter}:`;
 const LOGIN_WINDOW = 15 * MINUTE;
 
 const tooMany = (detail: string, retryAfter: string | undefined) =>
@@ -78,25 +78,54 @@ export function generalLimit(deps: Deps): RequestHandler {
   });
 }
 
-/** Against password guessing: log-in and sign-up per IP, log-in failures per e-mail. */
-export function loginLimits(deps: Deps): RequestHandler[] {
-  const { loginPerIp, loginPerEmail } = deps.config.rateLimits;
+/**
+ * Against password guessing, in the order they count (a refusal stops the
+ * count there), over 15 minutes:
+ * - every log-in and sign-up per client address (LOGIN_LIMIT_PER_IP, 100);
+ * - failed log-ins per e-mail and address (LOGIN_LIMIT_PER_EMAIL_AND_IP, 5):
+ *   the one a guesser meets, and only there;
+ * - failed log-ins per e-mail from anywhere (LOGIN_LIMIT_PER_EMAIL, 100): a
+ *   ceiling on guessing from many addresses, 100 tries per 15 minutes at one
+ *   account. It refuses the owner too, so it is set high: as the limit above
+ *   stops an address after 5 failures, reaching 100 takes 20 addresses (IPv6:
+ *   /56 prefixes) failing together all the time, where 5 took one.
+ * Attempts from other sites never get here (sameOriginOnly, app.ts), so a
+ * page cannot spend an owner's failures from its visitors' browsers.
+ */
+export function accountLimits(deps: Deps): { logIn: RequestHandler[]; signUp: RequestHandler[] } {
+  const { loginPerIp, loginPerEmailAndIp, loginPerEmail } = deps.config.rateLimits;
   const perIp = limiter(deps, 'login-ip', {
     windowMs: LOGIN_WINDOW,
     limit: loginPerIp,
     keyGenerator: (req) => clientIp(req),
   });
-  const perEmail = limiter(deps, 'login-email', {
+  const failures = {
     windowMs: LOGIN_WINDOW,
-    limit: loginPerEmail,
     // A user who keeps logging in successfully is not guessing.
     skipSuccessfulRequests: true,
-    skip: (req) => typeof emailOf(req) !== 'string',
-    keyGenerator: (req) => String(emailOf(req)).trim().toLowerCase(),
+    skip: (req: Request) => emailOf(req) === undefined,
+  };
+  const perEmailAndIp = limiter(deps, 'login-email-ip', {
+    ...failures,
+    limit: loginPerEmailAndIp,
+    // An address never holds "|", so the key reads one way only.
+    keyGenerator: (req) => `${clientIp(req)}|${emailOf(req)}`,
   });
-  return [perIp, perEmail];
+  const perEmail = limiter(deps, 'login-email', {
+    ...failures,
+    limit: loginPerEmail,
+    keyGenerator: (req) => String(emailOf(req)),
+  });
+  return { logIn: [perIp, perEmailAndIp, perEmail], signUp: [perIp] };
 }
 
-const emailOf = (req: Request): unknown => (req.body as { email?: unknown } | undefined)?.email;
+/** The e-mail a log-in is for, as accounts match it; none when it cannot be one (the request is a 422 anyway). */
+function emailOf(req: Request): string | undefined {
+  const email = (req.body as { email?: unknown } | undefined)?.email;
+  if (typeof email !== 'string') return undefined;
+  const key = email.trim().toLowerCase();
+  return key.length > 0 && key.length <= 254 ? key : undefined;
+}
+
 // IPv6 clients are counted per /56, as one household or host usually has one.
 const clientIp = (req: Request): string => ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown');
