@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, rateLimit, type IncrementResponse, type Options, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import type { Deps } from './deps';
 import { AppError } from './errors';
@@ -22,10 +22,11 @@ const tooMany = (detail: string, retryAfter: string | undefined) =>
 
 /**
  * Counters live in Redis, so every worker counts against the same limit. If
- * Redis is away the breaker answers at once and the limiter lets the request
- * through (fail open): an outage must not lock everyone out. The breaker logs
- * the outage once and counts each pass in redis_fallbacks_total. A script
- * Redis no longer has (NOSCRIPT) is no outage: the store reloads it.
+ * Redis is away the breaker answers at once; the general limit then lets the
+ * request through (fail open: an outage must not lock everyone out), and the
+ * log-in limits count in the worker instead (RedisOrLocalStore). The breaker
+ * logs the outage once and counts each fallback in redis_fallbacks_total. A
+ * script Redis no longer has (NOSCRIPT) is no outage: the store reloads it.
  */
 function redisStore(deps: Deps, prefix: string): RedisStore {
   return new RedisStore({
@@ -46,14 +47,52 @@ function redisStore(deps: Deps, prefix: string): RedisStore {
   });
 }
 
-function limiter(deps: Deps, name: Parameters<typeof limitKeyPrefix>[0], options: Partial<Options>): RequestHandler {
-  const store = redisStore(deps, limitKeyPrefix(name));
+/**
+ * Password guessing must stay limited while Redis is away, or it would be
+ * free exactly then: each worker counts in its own memory meanwhile. With W
+ * workers a limit then admits up to W times its number, and what a worker
+ * counted alone is forgotten when Redis is back.
+ */
+class RedisOrLocalStore implements Store {
+  readonly prefix: string;
+  private readonly local = new MemoryStore();
+
+  constructor(private readonly shared: RedisStore) {
+    this.prefix = shared.prefix;
+  }
+
+  init(options: Options): Promise<void> {
+    this.local.init(options);
+    return this.shared.init(options);
+  }
+
+  async increment(key: string): Promise<IncrementResponse> {
+    try {
+      return await this.shared.increment(key);
+    } catch {
+      return this.local.increment(key);
+    }
+  }
+
+  async decrement(key: string): Promise<void> {
+    await this.shared.decrement(key).catch(() => this.local.decrement(key));
+  }
+
+  async resetKey(key: string): Promise<void> {
+    await this.shared.resetKey(key).catch(() => this.local.resetKey(key));
+  }
+}
+
+type WhenRedisIsAway = 'let-through' | 'count-in-worker';
+
+function limiter(deps: Deps, name: Parameters<typeof limitKeyPrefix>[0], options: Partial<Options>, away: WhenRedisIsAway): RequestHandler {
+  const shared = redisStore(deps, limitKeyPrefix(name));
   return rateLimit({
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     identifier: name,
-    passOnStoreError: true,
-    store,
+    passOnStoreError: away === 'let-through',
+    store: away === 'let-through' ? shared : new RedisOrLocalStore(shared),
     logger: { warn: (...args) => deps.log.warn({ args }, 'rate limiter'), error: () => undefined },
     handler: (_req, res, next) => {
       next(
@@ -71,11 +110,16 @@ function limiter(deps: Deps, name: Parameters<typeof limitKeyPrefix>[0], options
 export function generalLimit(deps: Deps): RequestHandler {
   const perMinute = deps.config.rateLimits.perMinute;
   if (perMinute === 0) return (_req, _res, next) => next();
-  return limiter(deps, 'general', {
-    windowMs: MINUTE,
-    limit: perMinute,
-    keyGenerator: (req) => (req.auth ? `user:${req.auth.userId}` : `ip:${clientIp(req)}`),
-  });
+  return limiter(
+    deps,
+    'general',
+    {
+      windowMs: MINUTE,
+      limit: perMinute,
+      keyGenerator: (req) => (req.auth ? `user:${req.auth.userId}` : `ip:${clientIp(req)}`),
+    },
+    'let-through',
+  );
 }
 
 /**
@@ -94,28 +138,43 @@ export function generalLimit(deps: Deps): RequestHandler {
  */
 export function accountLimits(deps: Deps): { logIn: RequestHandler[]; signUp: RequestHandler[] } {
   const { loginPerIp, loginPerEmailAndIp, loginPerEmail } = deps.config.rateLimits;
-  const perIp = limiter(deps, 'login-ip', {
-    windowMs: LOGIN_WINDOW,
-    limit: loginPerIp,
-    keyGenerator: (req) => clientIp(req),
-  });
+  const perIp = limiter(
+    deps,
+    'login-ip',
+    {
+      windowMs: LOGIN_WINDOW,
+      limit: loginPerIp,
+      keyGenerator: (req) => clientIp(req),
+    },
+    'count-in-worker',
+  );
   const failures = {
     windowMs: LOGIN_WINDOW,
     // A user who keeps logging in successfully is not guessing.
     skipSuccessfulRequests: true,
     skip: (req: Request) => emailOf(req) === undefined,
   };
-  const perEmailAndIp = limiter(deps, 'login-email-ip', {
-    ...failures,
-    limit: loginPerEmailAndIp,
-    // An address never holds "|", so the key reads one way only.
-    keyGenerator: (req) => `${clientIp(req)}|${emailOf(req)}`,
-  });
-  const perEmail = limiter(deps, 'login-email', {
-    ...failures,
-    limit: loginPerEmail,
-    keyGenerator: (req) => String(emailOf(req)),
-  });
+  const perEmailAndIp = limiter(
+    deps,
+    'login-email-ip',
+    {
+      ...failures,
+      limit: loginPerEmailAndIp,
+      // An address never holds "|", so the key reads one way only.
+      keyGenerator: (req) => `${clientIp(req)}|${emailOf(req)}`,
+    },
+    'count-in-worker',
+  );
+  const perEmail = limiter(
+    deps,
+    'login-email',
+    {
+      ...failures,
+      limit: loginPerEmail,
+      keyGenerator: (req) => String(emailOf(req)),
+    },
+    'count-in-worker',
+  );
   return { logIn: [perIp, perEmailAndIp, perEmail], signUp: [perIp] };
 }
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type request from 'supertest';
-import { assertProblem, signUp, uniqueEmail, type TestApp } from '../helpers/app';
+import { assertProblem, signUp, uniqueEmail, type SessionUser, type TestApp } from '../helpers/app';
 import { PASSWORD, uniqueClientIp } from '../helpers/accounts';
-import type { limitKeyPrefix } from '../../app/rate-limits';
-import { dropRedis, settleRedis, startCachingApp } from '../helpers/caching';
+import { limitKeyPrefix } from '../../app/rate-limits';
+import { dropRedis, fallbacks, scanKeys, settleRedis, startCachingApp } from '../helpers/caching';
 
 // The apps trust one proxy hop, as behind nginx, and every test sends from
 // addresses of its own (X-Forwarded-For), so counters never meet another
@@ -164,31 +164,50 @@ describe('log-in attempts from other sites', () => {
   });
 });
 
-describe('log-in limits while Redis is lost: fail open', () => {
+describe('log-in limits while Redis is lost: each instance counts on its own', () => {
   let a: TestApp;
   let strict: TestApp;
+  let u: SessionUser;
   before(async () => {
     [a, strict] = await Promise.all([
       startCachingApp(),
-      startCachingApp({ ...BEHIND_NGINX, LOGIN_LIMIT_PER_EMAIL_AND_IP: '1', LOGIN_LIMIT_PER_EMAIL: '1', LOGIN_LIMIT_PER_IP: '1' }),
+      startCachingApp({ ...BEHIND_NGINX, LOGIN_LIMIT_PER_EMAIL_AND_IP: '2', LOGIN_LIMIT_PER_EMAIL: '3', LOGIN_LIMIT_PER_IP: '4' }),
     ]);
+    u = await signUp(a, 'no-redis');
   });
   afterEach(() => settleRedis(strict));
   after(() => Promise.all([a.close(), strict.close()]));
 
-  it('when an instance has lost Redis, then log-ins and sign-ups beyond every limit go through, and nothing is 5xx', async () => {
-    const [u, from] = [await signUp(a, 'no-redis'), uniqueClientIp()];
+  it('when an instance has lost Redis, then failed log-ins are still limited per address, per e-mail and per address overall, and nothing is 5xx', async () => {
+    const [from, elsewhere, third] = [uniqueClientIp(), uniqueClientIp(), uniqueClientIp()];
+    const before = await fallbacks(strict);
     await dropRedis(strict);
-    const fail = () => logIn(strict, from, u.email, 'not the password');
+    const fail = (ip: string) => () => logIn(strict, ip, u.email, 'not the password');
+    await assertStatuses([fail(from), fail(from)], [401, 401]);
+    assertTooMany(await logIn(strict, from, u.email, u.password), 'login-email-ip');
+    assert.equal((await logIn(strict, elsewhere, u.email, u.password)).status, 201, 'another address still gets in');
+    assertProblem(await logIn(strict, elsewhere, u.email, 'not the password'), 401); // the 3rd failure for the e-mail
+    assertTooMany(await logIn(strict, third, u.email, u.password), 'login-email');
+
+    const crowd = uniqueClientIp();
     const signUpFrom = () =>
       strict
         .http()
         .post('/api/users')
-        .set('X-Forwarded-For', from)
+        .set('X-Forwarded-For', crowd)
         .send({ email: uniqueEmail('no-redis'), password: PASSWORD });
-    await assertStatuses(
-      [fail, fail, fail, fail, fail, () => logIn(strict, from, u.email, u.password), signUpFrom],
-      [401, 401, 401, 401, 401, 201, 201],
-    );
+    await assertStatuses([signUpFrom, signUpFrom, signUpFrom, signUpFrom], [201, 201, 201, 201]);
+    assertTooMany(await signUpFrom(), 'login-ip');
+    assert.ok((await fallbacks(strict)) > before, 'each count without Redis is in redis_fallbacks_total');
+  });
+
+  it('when Redis is back, then the limits count there again', async () => {
+    const [v, from] = [await signUp(a, 'redis-back'), uniqueClientIp()];
+    await dropRedis(strict);
+    assertProblem(await logIn(strict, from, v.email, 'not the password'), 401);
+    await settleRedis(strict);
+    assertProblem(await logIn(strict, from, v.email, 'not the password'), 401);
+    const keys = await scanKeys(strict.deps.redis, `${limitKeyPrefix('login-email-ip')}*${from}*`);
+    assert.equal(keys.length, 1, 'the failure is counted in Redis');
   });
 });
