@@ -53,6 +53,8 @@ const envSchema = z.object({
   LOGIN_LIMIT_PER_IP: int(1, 1_000_000).default(100),
   LOGIN_LIMIT_PER_EMAIL_AND_IP: int(1, 10_000).default(5),
   LOGIN_LIMIT_PER_EMAIL: int(1, 1_000_000).default(100),
+  // Sign-ups per client IP per hour.
+  SIGNUP_LIMIT_PER_IP: int(1, 1_000_000).default(20),
   // Where nginx drops a public page from its cache (nginx/sites/todo-stack.conf);
   // unset when no nginx cache is in front.
   EDGE_PURGE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// URL' }).optional(),
@@ -76,7 +78,7 @@ export type Config = Readonly<{
   cookieSecure: boolean | undefined;
   shutdownDelayMs: number;
   cache: Readonly<{ softTtlMs: number; hardTtlMs: number; jitter: number }>;
-  rateLimits: Readonly<{ perMinute: number; loginPerIp: number; loginPerEmailAndIp: number; loginPerEmail: number }>;
+  rateLimits: Readonly<{ perMinute: number; loginPerIp: number; loginPerEmailAndIp: number; loginPerEmail: number; signUpPerIp: number }>;
   edgePurgeUrl: string | undefined;
   edgePrivateTtlSeconds: number;
 }>;
@@ -120,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       loginPerIp: e.LOGIN_LIMIT_PER_IP,
       loginPerEmailAndIp: e.LOGIN_LIMIT_PER_EMAIL_AND_IP,
       loginPerEmail: e.LOGIN_LIMIT_PER_EMAIL,
+      signUpPerIp: e.SIGNUP_LIMIT_PER_IP,
     }),
     edgePurgeUrl: e.EDGE_PURGE_URL,
     edgePrivateTtlSeconds: e.EDGE_PRIVATE_TTL_SECONDS,

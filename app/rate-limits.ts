@@ -7,8 +7,9 @@ import { AppError } from './errors';
 const MINUTE = 60_000;
 
 /** Where a limiter keeps its counters in Redis: `rl:<limiter>:<key>`. */
-export const limitKeyPrefix = (limiter: 'general' | 'login-ip' | 'login-email-ip' | 'login-email') => `rl:${limiter}:`;
+export const limitKeyPrefix = (limiter: 'general' | 'login-ip' | 'login-email-ip' | 'login-email' | 'signup-ip') => `rl:${limiter}:`;
 const LOGIN_WINDOW = 15 * MINUTE;
+const SIGN_UP_WINDOW = 60 * MINUTE;
 
 const tooMany = (detail: string, retryAfter: string | undefined) =>
   new AppError({
@@ -123,9 +124,12 @@ export function generalLimit(deps: Deps): RequestHandler {
 }
 
 /**
- * Against password guessing, in the order they count (a refusal stops the
- * count there), over 15 minutes:
+ * Against password guessing and account discovery, in the order they count (a
+ * refusal stops the count there), over 15 minutes unless said:
  * - every log-in and sign-up per client address (LOGIN_LIMIT_PER_IP, 100);
+ * - sign-ups per address and hour (SIGNUP_LIMIT_PER_IP, 20): sign-up tells a
+ *   registered e-mail apart (409), so this bounds how fast anyone can test
+ *   addresses for accounts, 480 a day per address;
  * - failed log-ins per e-mail and address (LOGIN_LIMIT_PER_EMAIL_AND_IP, 5):
  *   the one a guesser meets, and only there;
  * - failed log-ins per e-mail from anywhere (LOGIN_LIMIT_PER_EMAIL, 100): a
@@ -137,7 +141,7 @@ export function generalLimit(deps: Deps): RequestHandler {
  * page cannot spend an owner's failures from its visitors' browsers.
  */
 export function accountLimits(deps: Deps): { logIn: RequestHandler[]; signUp: RequestHandler[] } {
-  const { loginPerIp, loginPerEmailAndIp, loginPerEmail } = deps.config.rateLimits;
+  const { loginPerIp, signUpPerIp, loginPerEmailAndIp, loginPerEmail } = deps.config.rateLimits;
   const perIp = limiter(
     deps,
     'login-ip',
@@ -146,6 +150,12 @@ export function accountLimits(deps: Deps): { logIn: RequestHandler[]; signUp: Re
       limit: loginPerIp,
       keyGenerator: (req) => clientIp(req),
     },
+    'count-in-worker',
+  );
+  const signUps = limiter(
+    deps,
+    'signup-ip',
+    { windowMs: SIGN_UP_WINDOW, limit: signUpPerIp, keyGenerator: (req) => clientIp(req) },
     'count-in-worker',
   );
   const failures = {
@@ -175,7 +185,7 @@ export function accountLimits(deps: Deps): { logIn: RequestHandler[]; signUp: Re
     },
     'count-in-worker',
   );
-  return { logIn: [perIp, perEmailAndIp, perEmail], signUp: [perIp] };
+  return { logIn: [perIp, perEmailAndIp, perEmail], signUp: [perIp, signUps] };
 }
 
 /** The e-mail a log-in is for, as accounts match it; none when it cannot be one (the request is a 422 anyway). */
