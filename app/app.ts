@@ -1,12 +1,12 @@
 import express, { type RequestHandler } from 'express';
 import { accountsRouter } from './accounts/routes';
-import { authenticate, refuseBadCredentials } from './accounts/auth';
+import { authenticate, refuseBadCredentials, sameOriginOnly } from './accounts/auth';
 import type { Deps } from './deps';
 import { notFoundHandler, problemHandler, unsupportedMediaType } from './errors';
 import { healthRouter } from './health';
 import { httpLogger } from './log';
 import { publicPagesRouter } from './public-pages/routes';
-import { generalLimit, loginLimits } from './rate-limits';
+import { accountLimits, generalLimit } from './rate-limits';
 import { metricsRouter, timeRequests } from './metrics';
 import { securityHeaders } from './security-headers';
 import { nginxContract } from './nginx-contract';
@@ -48,11 +48,16 @@ export function buildApp(deps: Deps): express.Express {
   app.use(onlyKnownBodies);
 
   app.use(publicPagesRouter(deps));
+  // Log-in and sign-up from another site are refused before any limit below
+  // counts them, so no page elsewhere can spend an owner's failed log-ins.
+  app.post(['/api/session', '/api/users'], sameOriginOnly);
   app.use('/api', authenticate(deps));
   app.use('/api/todos', privateCopies(deps));
   app.use('/api', generalLimit(deps));
   app.use('/api', refuseBadCredentials);
-  app.post(['/api/session', '/api/users'], ...loginLimits(deps));
+  const limits = accountLimits(deps);
+  app.post('/api/session', ...limits.logIn);
+  app.post('/api/users', ...limits.signUp);
   app.use('/api', accountsRouter(deps));
   app.use('/api/todos', todosRouter(deps));
 

@@ -69,7 +69,8 @@ fi
 export DATABASE_URL REDIS_URL CACHE_REDIS_URL NODE_ENV=test LOG_LEVEL=${LOG_LEVEL:-silent}
 # Hundreds of sign-ups from 127.0.0.1 and load tests from one user: the limit
 # tests turn the limits on for themselves.
-export RATE_LIMIT_PER_MINUTE=${RATE_LIMIT_PER_MINUTE:-0} LOGIN_LIMIT_PER_IP=${LOGIN_LIMIT_PER_IP:-1000000}
+export RATE_LIMIT_PER_MINUTE=${RATE_LIMIT_PER_MINUTE:-0} LOGIN_LIMIT_PER_IP=${LOGIN_LIMIT_PER_IP:-1000000} \
+  SIGNUP_LIMIT_PER_IP=${SIGNUP_LIMIT_PER_IP:-1000000}
 
 log "migrating the test database"
 npx --no-install tsx app/cli/migrate.ts up >&2

@@ -131,13 +131,29 @@ export function userIdOf(req: Request): string {
   return req.auth.userId;
 }
 
+/** Whether `origin` is this site's as the browser sees it: scheme and host from a trusted proxy (trust proxy), else the request's own. */
+function isOwnOrigin(req: Request, origin: string): boolean {
+  const own = `${req.protocol}://${req.host}`;
+  return URL.canParse(origin) && URL.canParse(own) && new URL(origin).origin === new URL(own).origin;
+}
+
 /**
- * Log-in and sign-up set a cookie, so a page on another site must not be able
- * to submit them (login CSRF). Browsers say where a request comes from.
+ * Log-in and sign-up set the session cookie, so a page elsewhere must not be
+ * able to send them (login CSRF), nor spend an owner's failed log-ins from its
+ * visitors' browsers: app.ts runs this before any limit counts a request.
+ * Browsers say where a request comes from, in Sec-Fetch-Site and, on every
+ * POST, in Origin. A form body must show it comes from this origin, since any
+ * page can post a form; a JSON body from elsewhere needs a CORS preflight that
+ * is never granted here, so API clients may send neither header.
  */
-export const sameSiteOnly: RequestHandler = (req, _res, next) => {
-  if (req.get('Sec-Fetch-Site') === 'cross-site') {
-    throw forbidden('cross-site', 'Log-in and sign-up must be sent from this site.');
+export const sameOriginOnly: RequestHandler = (req, _res, next) => {
+  const site = req.get('Sec-Fetch-Site');
+  const origin = req.get('Origin');
+  if ((site !== undefined && site !== 'same-origin' && site !== 'none') || (origin !== undefined && !isOwnOrigin(req, origin))) {
+    throw forbidden('cross-site', "Log-in and sign-up must be sent from this site's own pages.");
+  }
+  if (req.is('application/x-www-form-urlencoded') && origin === undefined && site !== 'same-origin') {
+    throw forbidden('cross-site', "A log-in or sign-up form must carry this site's Origin header; API clients send JSON.");
   }
   next();
 };

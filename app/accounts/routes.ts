@@ -2,8 +2,8 @@ import { Router, type CookieOptions, type Request, type Response } from 'express
 import type { Deps } from '../deps';
 import { unauthorized } from '../errors';
 import { formValues, parseInput, pathId } from '../input';
-import { requireUser, sameSiteOnly, secureCookie, sessionCookieName, userIdOf } from './auth';
-import { credentialsBody, meBody, tokenBody } from './schema';
+import { requireUser, secureCookie, sessionCookieName, userIdOf } from './auth';
+import { logInBody, meBody, signUpBody, tokenBody } from './schema';
 import * as service from './service';
 
 export function accountsRouter(deps: Deps): Router {
@@ -23,8 +23,9 @@ export function accountsRouter(deps: Deps): Router {
 
   const noStore = (res: Response) => res.set('Cache-Control', 'no-store');
 
-  router.post('/users', sameSiteOnly, async (req, res) => {
-    const { email, password } = parseInput(credentialsBody, req.body ?? {}, 'body');
+  // Only from this site's pages: app.ts checks before the limits count (sameOriginOnly).
+  router.post('/users', async (req, res) => {
+    const { email, password } = parseInput(signUpBody, req.body ?? {}, 'body');
     const { user, session } = await service.signUp(deps, email, password);
     // As with log-in: this browser's earlier session, if any, ends.
     if (req.auth?.kind === 'session') await service.logOut(deps, req.auth.sessionHash);
@@ -32,8 +33,8 @@ export function accountsRouter(deps: Deps): Router {
     noStore(res).status(201).location('/api/me').json({ user, csrf_token: session.csrfToken });
   });
 
-  router.post('/session', sameSiteOnly, async (req, res) => {
-    const { email, password } = parseInput(credentialsBody, req.body ?? {}, 'body');
+  router.post('/session', async (req, res) => {
+    const { email, password } = parseInput(logInBody, req.body ?? {}, 'body');
     const { user, session } = await service.logIn(deps, email, password);
     // A new session per log-in; the one this browser had before (if any) ends.
     if (req.auth?.kind === 'session') await service.logOut(deps, req.auth.sessionHash);

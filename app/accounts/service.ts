@@ -25,7 +25,7 @@ async function startSession(deps: Deps, userId: string): Promise<NewSession> {
 }
 
 export async function signUp(deps: Deps, email: string, password: string) {
-  const hash = await hashPassword(password, deps.config.scryptLogN);
+  const hash = await hashPassword(password, deps.config.scrypt);
   try {
     const user = await queries.insertUser(deps.db, email, hash);
     return { user: publicUser(user), session: await startSession(deps, user.id) };
@@ -45,7 +45,7 @@ let decoyHash: Promise<string> | undefined;
 
 export async function logIn(deps: Deps, email: string, password: string) {
   const user = await queries.findUserByEmail(deps.db, email);
-  decoyHash ??= hashPassword('decoy password', deps.config.scryptLogN);
+  decoyHash ??= hashPassword('decoy password', deps.config.scrypt);
   const valid = await verifyPassword(password, user?.password_hash ?? (await decoyHash));
   if (!user || !valid) throw unauthorized('The e-mail address or the password is wrong.');
   return { user: publicUser(user), session: await startSession(deps, user.id) };

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { hashPassword } from '../accounts/passwords';
+import { DEFAULT_SCRYPT } from '../config';
 import { digest, newSecret, TOKEN_PREFIX } from '../accounts/secrets';
 import { transaction } from '../db';
 
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   const pool = new pg.Pool({ connectionString: url, max: 1, application_name: 'todo-stack seed' });
   try {
     const started = Date.now();
-    const hash = await hashPassword(values.password, 15);
+    const hash = await hashPassword(values.password, DEFAULT_SCRYPT);
     const result = await transaction(pool, async (client) => {
       // Creates the user once; later runs lock the row so two seeds in
       // parallel cannot both top up.

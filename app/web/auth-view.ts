@@ -52,7 +52,7 @@ export function authView(
     'form',
     { className: 'stack', noValidate: true },
     field('E-mail', email),
-    field('Password', password, mode === 'signup' ? '8 to 200 characters.' : undefined),
+    field('Password', password, mode === 'signup' ? '12 to 200 characters.' : undefined),
     h('div', { className: 'actions' }, submit),
   );
 

@@ -112,11 +112,15 @@ describe('account error responses', () => {
     }
   });
 
-  it('when the password is shorter than 8 characters, then 422 names password and no account is made', async () => {
+  it('when the password is shorter than 12 characters, then 422 names password, says 12 to 200, and no account is made', async () => {
     const email = uniqueEmail('short');
-    for (const password of ['1234567', '🔑'.repeat(7), '']) {
+    for (const password of ['12345678901', '🔑'.repeat(11), 'short', '']) {
       const res = await t.http().post('/api/users').send({ email, password });
-      assert.deepEqual(errorFields(assertFinal(res, 422)), ['password'], `${[...password].length} characters`);
+      const problem = assertFinal(res, 422);
+      assert.deepEqual(errorFields(problem), ['password'], `${[...password].length} characters`);
+      const [error] = problem.errors as { message: string; expected: string }[];
+      assert.match(error!.message, /12 to 200/);
+      assert.match(error!.expected, /12 to 200/);
     }
     assert.equal(await accountCount(email), 0);
   });

@@ -69,7 +69,7 @@ describe('browser: signing up, logging in and out', () => {
     const passwordError = page.locator('#auth-password-error');
     await emailError.waitFor();
     assert.equal(await emailError.textContent(), 'Invalid email address. Expected an e-mail address, at most 254 characters.');
-    assert.equal(await passwordError.textContent(), 'The password must be 8 to 200 characters long.');
+    assert.equal(await passwordError.textContent(), 'The password must be 12 to 200 characters long.');
     const email = page.getByLabel('E-mail');
     assert.equal(await email.getAttribute('aria-invalid'), 'true');
     assert.match((await email.getAttribute('aria-describedby')) ?? '', /auth-email-error/);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type request from 'supertest';
 import { sessionCookie, type SessionUser, type TestApp } from './app';
 
@@ -9,6 +9,16 @@ export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export const JSON_UTF8 = /^application\/json; charset=utf-8$/;
 
 export const PASSWORD = 'correct horse battery';
+
+/**
+ * A client address no other test uses (in 10.0.0.0/8), for an app that trusts
+ * one proxy hop (TRUST_PROXY_HOPS=1) and so counts X-Forwarded-For: limits
+ * per client then never meet another test's counters.
+ */
+export function uniqueClientIp(): string {
+  const n = randomInt(2 ** 24);
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+}
 
 /** A public slug no other test uses: 3–40 of a-z0-9-. */
 export const uniqueSlug = (tag = 'list') => `${tag}-${randomUUID().slice(0, 13)}`;
