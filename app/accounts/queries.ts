@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import type { Cursor } from '../todos/cursor';
 
 export type UserRow = {
   id: string;
@@ -100,11 +101,13 @@ export async function touchToken(q: Queryable, tokenId: string): Promise<void> {
   );
 }
 
-export async function listTokens(q: Queryable, userId: string): Promise<TokenRow[]> {
+/** Oldest first, `limit` of them after the cursor's token (keyset, like the todo list). */
+export async function listTokens(q: Queryable, userId: string, limit: number, after?: Cursor): Promise<TokenRow[]> {
   const { rows } = await q.query<TokenRow>(
     `SELECT id, name, created_at, last_used_at FROM api_tokens
-      WHERE user_id = $1 ORDER BY created_at, id`,
-    [userId],
+      WHERE user_id = $1 AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::uuid))
+      ORDER BY created_at, id LIMIT $2`,
+    [userId, limit, after?.createdAt ?? null, after?.id ?? null],
   );
   return rows;
 }

@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import { unauthorized } from '../errors';
 import { formValues, parseInput, pathId } from '../input';
 import { requireUser, sameSiteOnly, SESSION_COOKIE, userIdOf } from './auth';
-import { credentialsBody, meBody, tokenBody } from './schema';
+import { credentialsBody, meBody, tokenBody, tokenListQuery } from './schema';
 import * as service from './service';
 
 export function accountsRouter(deps: Deps): Router {
@@ -62,7 +62,8 @@ export function accountsRouter(deps: Deps): Router {
   });
 
   router.get('/tokens', requireUser, async (req, res) => {
-    noStore(res).json({ data: await service.listTokens(deps, userIdOf(req)) });
+    const query = parseInput(tokenListQuery, req.query, 'query');
+    noStore(res).json(await service.listTokens(deps, userIdOf(req), query));
   });
 
   router.delete('/tokens/:id', requireUser, async (req, res) => {

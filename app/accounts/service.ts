@@ -4,7 +4,9 @@ import { conflict, notFound, unauthorized, unavailable } from '../errors';
 import { authCacheKey } from './auth';
 import { publicPaths } from '../public-pages/paths';
 import { hashPassword, verifyPassword } from './passwords';
+import { pageOf } from '../todos/cursor';
 import * as queries from './queries';
+import type { TokenListQuery } from './schema';
 import { digest, newSecret, TOKEN_PREFIX } from './secrets';
 
 export type PublicUser = { id: string; email: string; public_slug: string | null; created_at: Date };
@@ -69,7 +71,9 @@ export async function createToken(deps: Deps, userId: string, name: string) {
   return { id: row.id, name: row.name, token, created_at: row.created_at };
 }
 
-export const listTokens = (deps: Deps, userId: string) => queries.listTokens(deps.db, userId);
+export async function listTokens(deps: Deps, userId: string, q: TokenListQuery) {
+  return pageOf(await queries.listTokens(deps.db, userId, q.limit + 1, q.cursor), q.limit);
+}
 
 export async function revokeToken(deps: Deps, userId: string, tokenId: string): Promise<void> {
   // A revocation answered 204 must hold on every worker at once: if the

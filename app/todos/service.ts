@@ -2,7 +2,7 @@ import type { CacheStatus, Stamp } from '../cache';
 import type { Deps } from '../deps';
 import { etagOf } from '../etag';
 import { notFound } from '../errors';
-import { encodeCursor } from './cursor';
+import { pageOf } from './cursor';
 import { once, requestHash, type StoredResponse } from './idempotency';
 import { listChanged, listNamespace } from './list-changed';
 import * as queries from './queries';
@@ -24,10 +24,7 @@ export async function listTodos(deps: Deps, userId: string, q: ListQuery): Promi
     after: q.cursor,
     offset: q.start,
   });
-  const data = rows.slice(0, q.limit);
-  const last = data.at(-1);
-  const next_cursor = rows.length > q.limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null;
-  return { data, next_cursor };
+  return pageOf(rows, q.limit);
 }
 
 // `stamp`: the cache version the page belongs to, when it came through the cache.
