@@ -78,6 +78,17 @@ export async function deleteSession(q: Queryable, idHash: Buffer): Promise<void>
   await q.query('DELETE FROM sessions WHERE id_hash = $1', [idHash]);
 }
 
+/** Locks the user's row until the transaction ends: writers of the user's counted things take turns. */
+export async function lockUser(q: Queryable, userId: string): Promise<boolean> {
+  const { rowCount } = await q.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+  return rowCount === 1;
+}
+
+export async function countTokens(q: Queryable, userId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM api_tokens WHERE user_id = $1', [userId]);
+  return rows[0]!.n;
+}
+
 export async function insertToken(q: Queryable, userId: string, name: string, tokenHash: Buffer): Promise<TokenRow> {
   const { rows } = await q.query<TokenRow>(
     `INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)

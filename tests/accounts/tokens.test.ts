@@ -4,6 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { assertProblem, signUp, startApp, tokenUser, type SessionUser, type TestApp } from '../helpers/app';
 import { errorFields, ISO_MS, JSON_UTF8, UUID } from '../helpers/accounts';
+import { raceAtGate } from '../helpers/race';
+
+// The default TOKEN_LIMIT_PER_USER.
+const TOKEN_LIMIT = 20;
 
 describe('personal API tokens', () => {
   let t: TestApp;
@@ -139,6 +143,45 @@ describe('personal API tokens', () => {
       assert.equal(problem.retryable, false);
       assert.deepEqual(errorFields(problem), [field], query);
     }
+  });
+
+  /** Asserts the limit's problem: 409, not retryable as is, saying the limit and what to do. */
+  function assertTokenLimit(res: Awaited<ReturnType<typeof create>>): void {
+    const problem = assertProblem(res, 409);
+    assert.equal(problem.type, '/problems/token-limit-reached');
+    assert.equal(problem.title, 'Limit reached');
+    assert.equal(problem.retryable, false);
+    assert.match(String(problem.detail), new RegExp(`already has ${TOKEN_LIMIT} API tokens`));
+    assert.match(String(problem.detail), /Revoke one/);
+  }
+
+  it('when a user has 20 tokens, then another is 409 token-limit-reached and none is made; after a revocation there is room for one', async () => {
+    const u = await signUp(t, 'token-limit');
+    const made: string[] = [];
+    for (let i = 0; i < TOKEN_LIMIT; i++) made.push((await create(u, `token ${i}`).expect(201)).body.id);
+    const refused = await create(u, 'one too many');
+    assertTokenLimit(refused);
+    assert.equal(refused.body.token, undefined, 'no secret in the refusal');
+    assert.equal((await list(u)).body.data.length, TOKEN_LIMIT);
+
+    await t.http().delete(`/api/tokens/${made[0]}`).set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf).expect(204);
+    await create(u, 'in its place').expect(201);
+    assertTokenLimit(await create(u, 'and one more'));
+  });
+
+  it('when token creates race for the last place, then exactly one gets it', async () => {
+    const u = await signUp(t, 'token-race');
+    for (let i = 0; i < TOKEN_LIMIT - 1; i++) await create(u, `token ${i}`).expect(201);
+    // Fewer than the app's 10 pooled connections: every racer reaches PostgreSQL.
+    const results = await raceAtGate(
+      'api_tokens',
+      Array.from({ length: 8 }, (_, i) => () => create(u, `racer ${i}`)),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [201, ...Array<number>(7).fill(409)], statuses.join(', '));
+    results.filter((r) => r.status === 409).forEach(assertTokenLimit);
+    const { rows } = await t.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_tokens WHERE user_id = $1', [u.id]);
+    assert.equal(rows[0]!.n, TOKEN_LIMIT);
   });
 
   it("when a user lists tokens, then another user's tokens are not there", async () => {
