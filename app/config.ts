@@ -66,6 +66,11 @@ const envSchema = z.object({
   LOGIN_LIMIT_PER_EMAIL: int(1, 1_000_000).default(100),
   // Sign-ups per client IP per hour.
   SIGNUP_LIMIT_PER_IP: int(1, 1_000_000).default(20),
+  // Most a user may have (docs/operations.md#limits-per-user). Tokens: each
+  // one's copies at nginx are purged on every write of its owner. Todos: room
+  // for the largest list the export is built for (200,000) and more.
+  TOKEN_LIMIT_PER_USER: int(1, 100).default(20),
+  TODO_LIMIT_PER_USER: int(1, 10_000_000).default(250_000),
   // Where nginx drops a public page from its cache (nginx/sites/todo-stack.conf);
   // unset when no nginx cache is in front.
   EDGE_PURGE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// URL' }).optional(),
@@ -92,6 +97,7 @@ export type Config = Readonly<{
   shutdownDelayMs: number;
   cache: Readonly<{ softTtlMs: number; hardTtlMs: number; jitter: number; signingKey: string }>;
   rateLimits: Readonly<{ perMinute: number; loginPerIp: number; loginPerEmailAndIp: number; loginPerEmail: number; signUpPerIp: number }>;
+  perUser: Readonly<{ tokens: number; todos: number }>;
   edgePurgeUrl: string | undefined;
   edgePrivateTtlSeconds: number;
 }>;
@@ -141,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       loginPerEmail: e.LOGIN_LIMIT_PER_EMAIL,
       signUpPerIp: e.SIGNUP_LIMIT_PER_IP,
     }),
+    perUser: Object.freeze({ tokens: e.TOKEN_LIMIT_PER_USER, todos: e.TODO_LIMIT_PER_USER }),
     edgePurgeUrl: e.EDGE_PURGE_URL,
     edgePrivateTtlSeconds: e.EDGE_PRIVATE_TTL_SECONDS,
   });

@@ -47,6 +47,12 @@ export const notFound = (detail: string) => new AppError({ status: 404, code: 'n
 export const conflict = (code: string, detail: string, errors?: FieldError[]) =>
   new AppError({ status: 409, code, title: 'Conflict', detail, ...(errors && { errors }) });
 
+/**
+ * The account holds as many of something as one user may (tokens, todos):
+ * the request is fine, but the same request fails until some are removed.
+ */
+export const limitReached = (code: string, detail: string) => new AppError({ status: 409, code, title: 'Limit reached', detail });
+
 export const unprocessable = (detail: string, errors: FieldError[]) =>
   new AppError({ status: 422, code: 'validation-failed', title: 'Validation failed', detail, errors });
 

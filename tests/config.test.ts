@@ -29,6 +29,16 @@ describe('start-up checks', () => {
     assert.equal(stdout.trim(), `v${dependencies.node}`, 'node on the PATH of npm scripts');
   });
 
+  it('when the limits per user are not set, then a user may have 20 API tokens and 250,000 todos; each can be set', () => {
+    const stores = { DATABASE_URL: 'postgres://x@127.0.0.1/x', REDIS_URL: 'redis://127.0.0.1:1' };
+    assert.deepEqual(loadConfig(stores).perUser, { tokens: 20, todos: 250_000 });
+    assert.deepEqual(loadConfig({ ...stores, TOKEN_LIMIT_PER_USER: '5', TODO_LIMIT_PER_USER: '1000' }).perUser, { tokens: 5, todos: 1000 });
+    assert.throws(
+      () => loadConfig({ ...stores, TOKEN_LIMIT_PER_USER: '0' }),
+      (err: Error) => err instanceof ConfigError && err.message.includes('TOKEN_LIMIT_PER_USER'),
+    );
+  });
+
   it('when a setting is malformed, then loading the config fails naming it', () => {
     assert.throws(
       () => loadConfig({ DATABASE_URL: 'mysql://x', REDIS_URL: 'redis://127.0.0.1:1' }),

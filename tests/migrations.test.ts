@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { loadMigrations, migrateDown, migrateUp } from '../app/migrate';
+import { loadMigrations, migrateDown, migrateUp, MIGRATIONS_DIR } from '../app/migrate';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
-const APP_TABLES = ['api_tokens', 'idempotency_keys', 'sessions', 'todos', 'users'];
+const APP_TABLES = ['api_tokens', 'idempotency_keys', 'sessions', 'todo_counts', 'todos', 'users'];
 
 /** The test server's URL with another database name in its path. */
 function urlFor(database: string): string {
@@ -41,6 +43,35 @@ async function tables(pool: pg.Pool): Promise<string[]> {
     `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
   );
   return rows.map((r) => r.table_name);
+}
+
+/** Everything the migrations make, one line per column, index, constraint, trigger and function. */
+async function schemaOf(pool: pg.Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ item: string }>(
+    `SELECT format('column %s.%s %s %s %s', table_name, column_name, data_type, is_nullable, column_default) AS item
+       FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'schema_migrations'
+     UNION ALL
+     SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'schema_migrations'
+     UNION ALL
+     SELECT format('constraint %s %s', conrelid::regclass, pg_get_constraintdef(oid)) FROM pg_constraint
+      WHERE connamespace = 'public'::regnamespace AND conrelid <> 'schema_migrations'::regclass
+     UNION ALL
+     SELECT 'trigger ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
+     UNION ALL
+     SELECT 'function ' || pg_get_functiondef(p.oid) FROM pg_proc p
+      WHERE pronamespace = 'public'::regnamespace AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+     ORDER BY 1`,
+  );
+  return rows.map((r) => r.item);
+}
+
+/** A folder with the first `count` migrations only. */
+async function firstMigrations(names: string[], count: number): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'todo-migrations-'));
+  for (const name of names.slice(0, count)) {
+    for (const file of [`${name}.up.sql`, `${name}.down.sql`]) await copyFile(path.join(MIGRATIONS_DIR, file), path.join(dir, file));
+  }
+  return dir;
 }
 
 async function applied(pool: pg.Pool): Promise<{ version: number; name: string }[]> {
@@ -79,7 +110,7 @@ describe('migrations', () => {
     assert.equal(rows.length, 0, 'a test database was left behind');
   });
 
-  it('when migrated up on an empty database, then every table and the list index exist', async () => {
+  it('when migrated up on an empty database, then every table and the list indexes exist', async () => {
     const pool = (await fresh()).pool();
     assert.deepEqual(await migrateUp(pool), names);
     assert.deepEqual(await tables(pool), [...APP_TABLES, 'schema_migrations'].sort());
@@ -88,6 +119,10 @@ describe('migrations', () => {
     );
     assert.equal(rows.length, 1, 'todos_user_created_idx is missing');
     assert.match(rows[0]!.indexdef, /ON public\.todos USING btree \(user_id, created_at DESC, id DESC\)/);
+    const { rows: filtered } = await pool.query<{ indexdef: string }>(
+      `SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname = 'todos_user_finished_created_idx'`,
+    );
+    assert.match(filtered[0]?.indexdef ?? '', /ON public\.todos USING btree \(user_id, is_finished, created_at DESC, id DESC\)/);
     assert.deepEqual(
       (await applied(pool)).map((r) => r.name),
       names,
@@ -111,16 +146,29 @@ describe('migrations', () => {
     assert.equal(rows[0]?.n, 0, 'the re-created users table starts empty');
   });
 
-  it('when rolled back one step, then only the newest migration is undone', async () => {
+  it('when rolled back one step, then exactly the newest migration is undone, and migrating up again redoes it', async () => {
     const pool = (await fresh()).pool();
     await migrateUp(pool);
+    const full = await schemaOf(pool);
     assert.deepEqual(await migrateDown(pool, 1), [names.at(-1)]);
     assert.deepEqual(
       (await applied(pool)).map((r) => r.name),
       names.slice(0, -1),
     );
-    assert.ok(!(await tables(pool)).includes('todos'));
-    assert.ok((await tables(pool)).includes('users'));
+
+    // The same schema as a database that never had the newest migration.
+    const dir = await firstMigrations(names, names.length - 1);
+    try {
+      const before = (await fresh()).pool();
+      assert.deepEqual(await migrateUp(before, dir), names.slice(0, -1));
+      assert.deepEqual(await schemaOf(pool), await schemaOf(before));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    assert.notDeepEqual(await schemaOf(pool), full, 'the newest migration changed something');
+
+    assert.deepEqual(await migrateUp(pool), [names.at(-1)]);
+    assert.deepEqual(await schemaOf(pool), full);
   });
 
   it('when two processes migrate the same empty database at once, then both succeed and each migration runs once', async () => {

@@ -42,8 +42,39 @@ export const authCacheKey = (secretDigest: Buffer) => `auth:${secretDigest.toStr
 
 const badToken = (detail: string) => unauthorized(detail, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 
-// Last use of a token is recorded at most once a minute per worker.
-const lastTouched = new Map<string, number>();
+/**
+ * Remembers when this worker last recorded each token's use, so a use is
+ * recorded at most once per `windowMs`. An entry older than the window
+ * decides nothing (the next use is recorded anyway), so it is dropped; and
+ * whatever the traffic, at most `max` entries are kept, the oldest going
+ * first: a token forgotten early is recorded again a little sooner, which
+ * touchToken's own once-a-minute condition absorbs.
+ */
+export function touchThrottle(windowMs: number, max: number) {
+  // Insertion order is recording order: the oldest entries come first.
+  const recorded = new Map<string, number>();
+  return {
+    /** Whether a use of `id` at `now` is to be recorded; if so, it counts as recorded. */
+    due(id: string, now: number): boolean {
+      for (const [key, at] of recorded) {
+        if (now - at <= windowMs) break;
+        recorded.delete(key);
+      }
+      if (recorded.has(id)) return false;
+      if (recorded.size >= max) recorded.delete(recorded.keys().next().value!);
+      recorded.set(id, now);
+      return true;
+    },
+    get size() {
+      return recorded.size;
+    },
+  };
+}
+
+// Last use of a token is recorded at most once a minute per worker. 10,000
+// entries take under 1 MB; more tokens than that used within a minute on one
+// worker only cost an extra (guarded) UPDATE each.
+const lastTouched = touchThrottle(TOUCH_EVERY_MS, 10_000);
 
 async function fromToken(deps: Deps, hash: Buffer): Promise<Auth> {
   const { value, stamp } = await deps.cache.get<TokenInfo>(authCacheKey(hash), 'token', async () => {
@@ -51,9 +82,7 @@ async function fromToken(deps: Deps, hash: Buffer): Promise<Auth> {
     return row && { userId: row.user_id, tokenId: row.id };
   });
   if (!value) throw badToken('This API token is not valid; it may have been revoked.');
-  const now = Date.now();
-  if (now - (lastTouched.get(value.tokenId) ?? 0) > TOUCH_EVERY_MS) {
-    lastTouched.set(value.tokenId, now);
+  if (lastTouched.due(value.tokenId, performance.now())) {
     queries.touchToken(deps.db, value.tokenId).catch((err: unknown) => deps.log.warn({ err }, 'could not record token use'));
   }
   return { kind: 'token', ...value, ...(stamp && { stamp }) };

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import type { Cursor } from '../todos/cursor';
 
 export type UserRow = {
   id: string;
@@ -77,6 +78,17 @@ export async function deleteSession(q: Queryable, idHash: Buffer): Promise<void>
   await q.query('DELETE FROM sessions WHERE id_hash = $1', [idHash]);
 }
 
+/** Locks the user's row until the transaction ends: writers of the user's counted things take turns. */
+export async function lockUser(q: Queryable, userId: string): Promise<boolean> {
+  const { rowCount } = await q.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+  return rowCount === 1;
+}
+
+export async function countTokens(q: Queryable, userId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM api_tokens WHERE user_id = $1', [userId]);
+  return rows[0]!.n;
+}
+
 export async function insertToken(q: Queryable, userId: string, name: string, tokenHash: Buffer): Promise<TokenRow> {
   const { rows } = await q.query<TokenRow>(
     `INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)
@@ -100,11 +112,13 @@ export async function touchToken(q: Queryable, tokenId: string): Promise<void> {
   );
 }
 
-export async function listTokens(q: Queryable, userId: string): Promise<TokenRow[]> {
+/** Oldest first, `limit` of them after the cursor's token (keyset, like the todo list). */
+export async function listTokens(q: Queryable, userId: string, limit: number, after?: Cursor): Promise<TokenRow[]> {
   const { rows } = await q.query<TokenRow>(
     `SELECT id, name, created_at, last_used_at FROM api_tokens
-      WHERE user_id = $1 ORDER BY created_at, id`,
-    [userId],
+      WHERE user_id = $1 AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::uuid))
+      ORDER BY created_at, id LIMIT $2`,
+    [userId, limit, after?.createdAt ?? null, after?.id ?? null],
   );
   return rows;
 }

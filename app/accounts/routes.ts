@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import { unauthorized } from '../errors';
 import { formValues, parseInput, pathId } from '../input';
 import { requireUser, secureCookie, sessionCookieName, userIdOf } from './auth';
-import { logInBody, meBody, signUpBody, tokenBody } from './schema';
+import { logInBody, meBody, signUpBody, tokenBody, tokenListQuery } from './schema';
 import * as service from './service';
 
 export function accountsRouter(deps: Deps): Router {
@@ -63,7 +63,8 @@ export function accountsRouter(deps: Deps): Router {
   });
 
   router.get('/tokens', requireUser, async (req, res) => {
-    noStore(res).json({ data: await service.listTokens(deps, userIdOf(req)) });
+    const query = parseInput(tokenListQuery, req.query, 'query');
+    noStore(res).json(await service.listTokens(deps, userIdOf(req), query));
   });
 
   router.delete('/tokens/:id', requireUser, async (req, res) => {

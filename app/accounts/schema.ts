@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { codePoints, text } from '../input';
+import { cursorParam, wholeNumber } from '../todos/schema';
 
 const email = z.string().trim().max(254).pipe(z.email()).describe('an e-mail address, at most 254 characters');
 
@@ -23,6 +24,16 @@ export const tokenBody = z.strictObject({
     .refine((s) => codePoints(s) >= 1 && codePoints(s) <= 100, 'must be 1 to 100 characters long')
     .describe('a name of 1 to 100 characters, to recognise the token by'),
 });
+
+/** GET /api/tokens: keyset pages, oldest token first. */
+export const TOKEN_PAGE = { default: 20, max: 100 } as const;
+
+export const tokenListQuery = z.object({
+  limit: wholeNumber(1, TOKEN_PAGE.max, 'page size').default(TOKEN_PAGE.default),
+  cursor: cursorParam,
+});
+
+export type TokenListQuery = z.output<typeof tokenListQuery>;
 
 export const SLUG = /^[a-z0-9-]{3,40}$/;
 

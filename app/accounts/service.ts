@@ -1,10 +1,12 @@
 import type { Deps } from '../deps';
 import { isUniqueViolation, transaction } from '../db';
-import { conflict, notFound, unauthorized, unavailable } from '../errors';
+import { conflict, limitReached, notFound, unauthorized, unavailable } from '../errors';
 import { authCacheKey } from './auth';
 import { publicPaths } from '../public-pages/paths';
 import { hashPassword, verifyPassword } from './passwords';
+import { pageOf } from '../todos/cursor';
 import * as queries from './queries';
+import type { TokenListQuery } from './schema';
 import { digest, newSecret, TOKEN_PREFIX } from './secrets';
 
 export type PublicUser = { id: string; email: string; public_slug: string | null; created_at: Date };
@@ -64,12 +66,25 @@ export async function getUser(deps: Deps, userId: string): Promise<PublicUser> {
 }
 
 export async function createToken(deps: Deps, userId: string, name: string) {
+  const limit = deps.config.perUser.tokens;
   const token = newSecret(TOKEN_PREFIX);
-  const row = await queries.insertToken(deps.db, userId, name, digest(token));
+  // Counted under the user's row lock: two creates for the last place take turns.
+  const row = await transaction(deps.db, async (client) => {
+    if (!(await queries.lockUser(client, userId))) throw unauthorized('This account no longer exists.');
+    if ((await queries.countTokens(client, userId)) >= limit) {
+      throw limitReached(
+        'token-limit-reached',
+        `This account already has ${limit} API tokens, the most it may have. Revoke one it no longer needs (DELETE /api/tokens/{id}), then create this one again.`,
+      );
+    }
+    return queries.insertToken(client, userId, name, digest(token));
+  });
   return { id: row.id, name: row.name, token, created_at: row.created_at };
 }
 
-export const listTokens = (deps: Deps, userId: string) => queries.listTokens(deps.db, userId);
+export async function listTokens(deps: Deps, userId: string, q: TokenListQuery) {
+  return pageOf(await queries.listTokens(deps.db, userId, q.limit + 1, q.cursor), q.limit);
+}
 
 export async function revokeToken(deps: Deps, userId: string, tokenId: string): Promise<void> {
   // A revocation answered 204 must hold on every worker at once: if the

@@ -30,3 +30,13 @@ export function decodeCursor(raw: string): Cursor | undefined {
   if (Number.isNaN(ms) || ms < EARLIEST || ms > LATEST || createdAt.toISOString() !== time) return undefined;
   return { createdAt, id };
 }
+
+/**
+ * A page of a keyset list from its query's rows: the query asks for one row
+ * more than `limit`, and that extra row says whether a next page exists.
+ */
+export function pageOf<T extends { created_at: Date; id: string }>(rows: T[], limit: number): { data: T[]; next_cursor: string | null } {
+  const data = rows.slice(0, limit);
+  const last = data.at(-1);
+  return { data, next_cursor: rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null };
+}

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { Queryable } from '../db';
 import type { Cursor } from './cursor';
 
@@ -61,13 +62,35 @@ export type Written = { todo: TodoRow; ownerSlug: string | null };
 type WrittenRow = TodoRow & { owner_slug: string | null };
 const written = ({ owner_slug, ...todo }: WrittenRow): Written => ({ todo, ownerSlug: owner_slug });
 
-export async function insertTodo(q: Queryable, userId: string, content: string): Promise<Written> {
-  const { rows } = await q.query<WrittenRow>(
-    `WITH t AS (INSERT INTO todos (user_id, content) VALUES ($1, $2) RETURNING ${COLUMNS})
-     SELECT t.*, u.public_slug AS owner_slug FROM t JOIN users u ON u.id = $1`,
-    [userId, content],
-  );
-  return written(rows[0]!);
+// How the database refuses a create at the per-user limit (migration 004):
+// the user is full, or too near the limit for a create that shares the
+// user's lock to tell; made again alone, it is checked exactly.
+const LIMIT_REFUSALS: Record<string, 'full' | 'alone'> = { TDFUL: 'full', TDALN: 'alone' };
+
+/**
+ * Inserts a todo unless that would give the user more than `limit.max`.
+ * Migration 004's trigger checks, with the limit (and whether to check
+ * alone) this statement sets for its transaction.
+ */
+export async function insertTodo(
+  q: Queryable,
+  userId: string,
+  content: string,
+  limit: { max: number; alone: boolean },
+): Promise<Written | 'full' | 'alone'> {
+  try {
+    const { rows } = await q.query<WrittenRow>(
+      `WITH setting AS (SELECT set_config('todo_stack.todo_limit', $3::text, true), set_config('todo_stack.todo_limit_alone', $4, true)),
+            t AS (INSERT INTO todos (user_id, content) SELECT $1, $2 FROM setting RETURNING ${COLUMNS})
+       SELECT t.*, u.public_slug AS owner_slug FROM t JOIN users u ON u.id = $1`,
+      [userId, content, limit.max, limit.alone ? 'on' : 'off'],
+    );
+    return written(rows[0]!);
+  } catch (err) {
+    const refusal = err instanceof pg.DatabaseError ? LIMIT_REFUSALS[err.code ?? ''] : undefined;
+    if (refusal) return refusal;
+    throw err;
+  }
 }
 
 /** Finishing keeps the first finished_at; unfinishing clears it. */

@@ -1,8 +1,8 @@
 import type { CacheStatus, Stamp } from '../cache';
 import type { Deps } from '../deps';
 import { etagOf } from '../etag';
-import { notFound } from '../errors';
-import { encodeCursor } from './cursor';
+import { limitReached, notFound } from '../errors';
+import { pageOf } from './cursor';
 import { once, requestHash, type StoredResponse } from './idempotency';
 import { listChanged, listNamespace } from './list-changed';
 import * as queries from './queries';
@@ -24,10 +24,7 @@ export async function listTodos(deps: Deps, userId: string, q: ListQuery): Promi
     after: q.cursor,
     offset: q.start,
   });
-  const data = rows.slice(0, q.limit);
-  const last = data.at(-1);
-  const next_cursor = rows.length > q.limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null;
-  return { data, next_cursor };
+  return pageOf(rows, q.limit);
 }
 
 // `stamp`: the cache version the page belongs to, when it came through the cache.
@@ -56,22 +53,42 @@ export async function getTodo(deps: Deps, userId: string, id: string): Promise<T
   return (await queries.getTodo(deps.db, userId, id)) ?? missing();
 }
 
+const todoLimitReached = (limit: number) =>
+  limitReached(
+    'todo-limit-reached',
+    `This account already has ${limit.toLocaleString('en-US')} todos, the most it may have. Delete some (the finished ones, say), then add this one again.`,
+  );
+
+/** A create too near the user's limit to be checked while sharing the user's lock. */
+class TooNearToTell extends Error {}
+
 export async function createTodo(
   deps: Deps,
   userId: string,
   content: string,
   idempotencyKey?: string,
 ): Promise<StoredResponse & { replayed: boolean }> {
+  const max = deps.config.perUser.todos;
   let ownerSlug: string | null = null;
-  const create = async (q: Parameters<typeof queries.insertTodo>[0]): Promise<StoredResponse> => {
-    const { todo, ownerSlug: slug } = await queries.insertTodo(q, userId, content);
-    ownerSlug = slug;
-    return { status: 201, body: todo, location: `/api/todos/${todo.id}` };
-  };
-  const result =
+  const create =
+    (alone: boolean) =>
+    async (q: Parameters<typeof queries.insertTodo>[0]): Promise<StoredResponse> => {
+      const inserted = await queries.insertTodo(q, userId, content, { max, alone });
+      if (inserted === 'full') throw todoLimitReached(max);
+      if (inserted === 'alone') throw new TooNearToTell();
+      ownerSlug = inserted.ownerSlug;
+      return { status: 201, body: inserted.todo, location: `/api/todos/${inserted.todo.id}` };
+    };
+  const attempt = async (alone: boolean) =>
     idempotencyKey === undefined
-      ? { ...(await create(deps.db)), replayed: false }
-      : await once(deps, userId, idempotencyKey, requestHash('POST', '/api/todos', { content }), create);
+      ? { ...(await create(alone)(deps.db)), replayed: false }
+      : await once(deps, userId, idempotencyKey, requestHash('POST', '/api/todos', { content }), create(alone));
+  // Creates share the user's lock until the user is near the limit; then one
+  // is made again, alone, to be checked exactly (migration 004).
+  const result = await attempt(false).catch((err: unknown) => {
+    if (err instanceof TooNearToTell) return attempt(true);
+    throw err;
+  });
   if (!result.replayed) await listChanged(deps, userId, ownerSlug);
   return result;
 }

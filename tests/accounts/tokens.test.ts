@@ -4,6 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { assertProblem, signUp, startApp, tokenUser, type SessionUser, type TestApp } from '../helpers/app';
 import { errorFields, ISO_MS, JSON_UTF8, UUID } from '../helpers/accounts';
+import { raceAtGate } from '../helpers/race';
+
+// The default TOKEN_LIMIT_PER_USER.
+const TOKEN_LIMIT = 20;
 
 describe('personal API tokens', () => {
   let t: TestApp;
@@ -50,7 +54,8 @@ describe('personal API tokens', () => {
     const b = await create(u, 'second').expect(201);
     const res = await list(u);
     assert.match(String(res.headers['content-type']), JSON_UTF8);
-    assert.deepEqual(Object.keys(res.body), ['data']);
+    assert.deepEqual(Object.keys(res.body), ['data', 'next_cursor']);
+    assert.equal(res.body.next_cursor, null, 'one page holds them all');
     assert.deepEqual(res.body.data.map((x: { id: string }) => x.id).sort(), [a.body.id, b.body.id].sort());
     for (const item of res.body.data) {
       assert.deepEqual(Object.keys(item).sort(), ['created_at', 'id', 'last_used_at', 'name']);
@@ -58,6 +63,125 @@ describe('personal API tokens', () => {
       assert.equal(item.last_used_at, null, 'not used yet');
     }
     assert.ok(!res.text.includes(a.body.token) && !res.text.includes(b.body.token), 'no token secret in the list');
+  });
+
+  it('when a user has more tokens than a page, then the list comes oldest first in keyset pages with an opaque next_cursor, null on the last', async () => {
+    const u = await signUp(t, 'paged');
+    const made: string[] = [];
+    for (let i = 0; i < 7; i++) made.push((await create(u, `token ${i}`).expect(201)).body.id);
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: Record<string, string> = cursor === null ? { limit: '3' } : { limit: '3', cursor };
+      const res = await t.http().get('/api/tokens').query(query).set('Cookie', u.cookie).expect(200);
+      assert.deepEqual(Object.keys(res.body), ['data', 'next_cursor']);
+      sizes.push(res.body.data.length);
+      seen.push(...res.body.data.map((x: { id: string }) => x.id));
+      const next: string | null = res.body.next_cursor;
+      if (next !== null) {
+        assert.match(next, /^[A-Za-z0-9_-]+$/, 'opaque and URL-safe');
+        assert.ok(!next.includes(seen.at(-1)!), 'the cursor does not show the id in clear');
+      }
+      cursor = next;
+    } while (cursor !== null);
+    assert.deepEqual(sizes, [3, 3, 1]);
+    assert.deepEqual(seen, made, 'each token once, oldest first');
+  });
+
+  it('when no page size is asked and a user has 21 tokens, then the first page holds 20 and a next_cursor', async () => {
+    const u = await signUp(t, 'default-page');
+    // Straight into the table: the API would stop at the per-user limit.
+    await t.deps.db.query(
+      `INSERT INTO api_tokens (user_id, name, token_hash, created_at)
+       SELECT $1::uuid, 'token ' || i, sha256(($1::text || i)::bytea), now() + i * interval '1 millisecond' FROM generate_series(1, 21) AS i`,
+      [u.id],
+    );
+    const first = await list(u);
+    assert.deepEqual(
+      first.body.data.map((x: { name: string }) => x.name),
+      Array.from({ length: 20 }, (_, i) => `token ${i + 1}`),
+    );
+    assert.ok(first.body.next_cursor);
+    const rest = await t.http().get('/api/tokens').query({ cursor: first.body.next_cursor }).set('Cookie', u.cookie).expect(200);
+    assert.deepEqual(
+      rest.body.data.map((x: { name: string }) => x.name),
+      ['token 21'],
+    );
+    assert.equal(rest.body.next_cursor, null);
+  });
+
+  it('when the token a cursor names is revoked before the next page, then the walk goes on from where it was', async () => {
+    const u = await signUp(t, 'walk-revoke');
+    const made: string[] = [];
+    for (let i = 0; i < 4; i++) made.push((await create(u, `token ${i}`).expect(201)).body.id);
+    const first = await t.http().get('/api/tokens?limit=2').set('Cookie', u.cookie).expect(200);
+    await t.http().delete(`/api/tokens/${made[1]}`).set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf).expect(204);
+    const second = await t
+      .http()
+      .get('/api/tokens')
+      .query({ limit: 2, cursor: first.body.next_cursor })
+      .set('Cookie', u.cookie)
+      .expect(200);
+    assert.deepEqual(
+      second.body.data.map((x: { id: string }) => x.id),
+      made.slice(2),
+    );
+    assert.equal(second.body.next_cursor, null);
+  });
+
+  it('when the page size or cursor is out of range, then 422 names the parameter', async () => {
+    const u = await signUp(t, 'bad-page');
+    for (const [query, field] of [
+      ['limit=0', 'limit'],
+      ['limit=101', 'limit'],
+      ['limit=ten', 'limit'],
+      ['cursor=not-a-cursor', 'cursor'],
+    ] as const) {
+      const res = await t.http().get(`/api/tokens?${query}`).set('Cookie', u.cookie);
+      const problem = assertProblem(res, 422);
+      assert.equal(problem.retryable, false);
+      assert.deepEqual(errorFields(problem), [field], query);
+    }
+  });
+
+  /** Asserts the limit's problem: 409, not retryable as is, saying the limit and what to do. */
+  function assertTokenLimit(res: Awaited<ReturnType<typeof create>>): void {
+    const problem = assertProblem(res, 409);
+    assert.equal(problem.type, '/problems/token-limit-reached');
+    assert.equal(problem.title, 'Limit reached');
+    assert.equal(problem.retryable, false);
+    assert.match(String(problem.detail), new RegExp(`already has ${TOKEN_LIMIT} API tokens`));
+    assert.match(String(problem.detail), /Revoke one/);
+  }
+
+  it('when a user has 20 tokens, then another is 409 token-limit-reached and none is made; after a revocation there is room for one', async () => {
+    const u = await signUp(t, 'token-limit');
+    const made: string[] = [];
+    for (let i = 0; i < TOKEN_LIMIT; i++) made.push((await create(u, `token ${i}`).expect(201)).body.id);
+    const refused = await create(u, 'one too many');
+    assertTokenLimit(refused);
+    assert.equal(refused.body.token, undefined, 'no secret in the refusal');
+    assert.equal((await list(u)).body.data.length, TOKEN_LIMIT);
+
+    await t.http().delete(`/api/tokens/${made[0]}`).set('Cookie', u.cookie).set('X-CSRF-Token', u.csrf).expect(204);
+    await create(u, 'in its place').expect(201);
+    assertTokenLimit(await create(u, 'and one more'));
+  });
+
+  it('when token creates race for the last place, then exactly one gets it', async () => {
+    const u = await signUp(t, 'token-race');
+    for (let i = 0; i < TOKEN_LIMIT - 1; i++) await create(u, `token ${i}`).expect(201);
+    // Fewer than the app's 10 pooled connections: every racer reaches PostgreSQL.
+    const results = await raceAtGate(
+      'api_tokens',
+      Array.from({ length: 8 }, (_, i) => () => create(u, `racer ${i}`)),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [201, ...Array<number>(7).fill(409)], statuses.join(', '));
+    results.filter((r) => r.status === 409).forEach(assertTokenLimit);
+    const { rows } = await t.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_tokens WHERE user_id = $1', [u.id]);
+    assert.equal(rows[0]!.n, TOKEN_LIMIT);
   });
 
   it("when a user lists tokens, then another user's tokens are not there", async () => {

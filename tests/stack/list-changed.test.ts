@@ -46,7 +46,7 @@ describe('listChanged from outside a request', () => {
     }
 
     const content = `written by a job ${Date.now()}`;
-    await insertTodo(deps.db, owner.id, content);
+    await insertTodo(deps.db, owner.id, content, { max: deps.config.perUser.todos, alone: false });
     await listChanged(deps, owner.id);
 
     const mine = await readToken();

@@ -1,0 +1,1 @@
+DROP INDEX todos_user_finished_created_idx;
