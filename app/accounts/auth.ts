@@ -31,6 +31,8 @@ declare module 'express-serve-static-core' {
 export const sessionCookieName = (secure: boolean) => (secure ? '__Host-sid' : 'sid');
 /** Whether this request's session cookie is the Secure one (COOKIE_SECURE, else the request's scheme). */
 export const secureCookie = (deps: Pick<Deps, 'config'>, req: Pick<Request, 'secure'>) => deps.config.cookieSecure ?? req.secure;
+/** This request's session cookie name. */
+export const sessionCookieOf = (deps: Pick<Deps, 'config'>, req: Pick<Request, 'secure'>) => sessionCookieName(secureCookie(deps, req));
 const TOUCH_EVERY_MS = 60_000;
 
 // What a credential resolves to, cached in Redis under its digest (never the
@@ -100,7 +102,7 @@ async function fromCookie(deps: Deps, sid: string): Promise<Auth | undefined> {
 
 export const sessionIdOf = (deps: Pick<Deps, 'config'>, req: Pick<Request, 'headers' | 'secure'>): string | undefined => {
   const header = req.headers.cookie;
-  return header ? parseCookies(header)[sessionCookieName(secureCookie(deps, req))] : undefined;
+  return header ? parseCookies(header)[sessionCookieOf(deps, req)] : undefined;
 };
 
 /**

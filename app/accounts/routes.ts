@@ -2,7 +2,7 @@ import { Router, type CookieOptions, type Request, type Response } from 'express
 import type { Deps } from '../deps';
 import { unauthorized } from '../errors';
 import { formValues, parseInput, pathId } from '../input';
-import { requireUser, secureCookie, sessionCookieName, userIdOf } from './auth';
+import { requireUser, secureCookie, sessionCookieOf, userIdOf } from './auth';
 import { logInBody, meBody, signUpBody, tokenBody, tokenListQuery } from './schema';
 import * as service from './service';
 
@@ -18,7 +18,7 @@ export function accountsRouter(deps: Deps): Router {
     path: '/',
   });
   const setSessionCookie = (req: Request, res: Response, sid: string) => {
-    res.cookie(sessionCookieName(secureCookie(deps, req)), sid, { ...cookieOptions(req), maxAge });
+    res.cookie(sessionCookieOf(deps, req), sid, { ...cookieOptions(req), maxAge });
   };
 
   const noStore = (res: Response) => res.set('Cache-Control', 'no-store');
@@ -52,7 +52,7 @@ export function accountsRouter(deps: Deps): Router {
     const auth = req.auth;
     if (auth?.kind !== 'session') throw unauthorized('There is no session to end; API tokens are revoked at /api/tokens.');
     await service.logOut(deps, auth.sessionHash);
-    res.clearCookie(sessionCookieName(secureCookie(deps, req)), cookieOptions(req));
+    res.clearCookie(sessionCookieOf(deps, req), cookieOptions(req));
     res.status(204).end();
   });
 

@@ -81,6 +81,14 @@ export async function appLog(): Promise<Array<Record<string, unknown>>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** A request through nginx as a signed-in browser: its cookie and CSRF token, a JSON body. */
+export const asSession = (s: { cookie: string; csrf: string }, method: string, path: string, body?: unknown) =>
+  fetch(`${stack.http}${path}`, {
+    method,
+    headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
 /** A signed-in browser-like user: cookie and CSRF token, made through nginx. */
 export async function stackSession(): Promise<{ email: string; password: string; cookie: string; csrf: string; id: string }> {
   const email = `stack-${randomUUID()}@example.test`;

@@ -5,20 +5,11 @@ import { closeDeps, openDeps, type Deps } from '../../app/deps';
 import { listChanged } from '../../app/todos/list-changed';
 import { insertTodo } from '../../app/todos/queries';
 import { readStackEnv } from '../../scripts/stack-env';
-import { stack, stackSession } from '../helpers/stack';
+import { stack, stackSession, asSession as call } from '../helpers/stack';
 
 // Writers outside a request (the job worker, batches) change lists through
 // the same function as the routes; what they change must show at once
 // through nginx, to a token holder and on the public page.
-
-type Session = Awaited<ReturnType<typeof stackSession>>;
-
-const call = (s: Session, method: string, path: string, body?: unknown) =>
-  fetch(`${stack.http}${path}`, {
-    method,
-    headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
 
 describe('listChanged from outside a request', () => {
   let deps: Deps;

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { authCacheKey } from '../../app/accounts/auth';
 import { hashKey } from '../../app/cache';
 import { MAX_COPIES_PER_TOKEN, privateSetKey } from '../../app/edge';
-import { sleep, stack, stackSession, stackStores } from '../helpers/stack';
+import { sleep, stack, stackSession, stackStores, asSession as withSession } from '../helpers/stack';
 
 // nginx answers a token's first page from its own cache (nginx/snippets/
 // private-cache.conf, app/edge.ts). These tests hold it to what the app
@@ -19,13 +19,6 @@ const COPY_LIFETIME_MS = 5_000 + 1_500;
 type Session = Awaited<ReturnType<typeof stackSession>>;
 type Token = { id: string; token: string; auth: string };
 type Read = { started: number; status: number; body: string; cache: string | null };
-
-const withSession = (s: Session, method: string, path: string, body?: unknown) =>
-  fetch(`${stack.http}${path}`, {
-    method,
-    headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
 
 const withToken = (t: Token, method: string, path: string, body?: unknown) =>
   fetch(`${stack.http}${path}`, {

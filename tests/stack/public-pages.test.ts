@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { accessLog, sleep, stack, stackSession } from '../helpers/stack';
+import { accessLog, sleep, stack, stackSession, asSession as send } from '../helpers/stack';
 
 type Session = Awaited<ReturnType<typeof stackSession>>;
-
-const send = (s: Session, method: string, path: string, body?: unknown) =>
-  fetch(`${stack.http}${path}`, {
-    method,
-    headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
 
 /** Polls the anonymous page and JSON until both satisfy `ok`; returns how long that took. */
 async function visibleWithin(slug: string, ok: (html: string, json: string, status: number) => boolean): Promise<number> {

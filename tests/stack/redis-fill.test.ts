@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_VALUES_PER_NAMESPACE } from '../../app/cache';
 import { listKey } from '../helpers/caching';
-import { stack, stackSession, stackStores } from '../helpers/stack';
+import { stack, stackSession, stackStores, asSession as call } from '../helpers/stack';
 
 // One self-registered user could fill Redis with first pages of odd sizes
 // full of characters that JSON escapes; with the cache, the rate-limit
@@ -15,13 +15,6 @@ type Session = Awaited<ReturnType<typeof stackSession>>;
 const USERS = 8;
 const SHAPES = MAX_VALUES_PER_NAMESPACE + 4;
 const heavy = '\u0001'.repeat(1000);
-
-const call = (s: Session, method: string, path: string, body?: unknown) =>
-  fetch(`${stack.http}${path}`, {
-    method,
-    headers: { cookie: s.cookie, 'x-csrf-token': s.csrf, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
 
 describe('a user cannot fill the Redis that limits and revocations need', () => {
   it('when users fill the cache with large first pages of many sizes, then it evicts, each user holds a bounded share, and limits and revocation keep working', async (t) => {
