@@ -59,5 +59,34 @@ module.exports = {
         SHUTDOWN_DELAY_MS: String(contract.shutdownDelayMs),
       },
     },
+    {
+      // The job worker (BullMQ): imports and the scheduled clean-up. More
+      // copies may run (here or on other hosts); they share the queue.
+      name: 'todo-jobs',
+      script: path.join(root, 'dist', 'worker.js'),
+      cwd: root,
+      exec_mode: 'fork',
+      interpreter,
+      instances: 1,
+      // 'ready' once PostgreSQL and Redis answer and the queue workers listen.
+      wait_ready: true,
+      listen_timeout: 10000,
+      // SIGINT: running imports stop after their current batch (well under a
+      // second) and go back to the queue; the worker gives up waiting after
+      // 8 s (app/worker.ts), before PM2 would kill it.
+      kill_timeout: 10000,
+      max_memory_restart: '300M',
+      node_args: ['--max-old-space-size=160', '--max-semi-space-size=8'],
+      exp_backoff_restart_delay: 100,
+      min_uptime: '5s',
+      out_file: path.join(logDir, 'jobs.log'),
+      error_file: path.join(logDir, 'jobs-error.log'),
+      merge_logs: true,
+      env: {
+        ...stack,
+        NODE_ENV: setting('NODE_ENV', 'production'),
+        JOB_CONCURRENCY: setting('JOB_CONCURRENCY', '2'),
+      },
+    },
   ],
 };

@@ -4,16 +4,24 @@ import { authenticate, refuseBadCredentials, sameOriginOnly } from './accounts/a
 import type { Deps } from './deps';
 import { notFoundHandler, problemHandler, unsupportedMediaType } from './errors';
 import { healthRouter } from './health';
+import { jobsRouter } from './jobs/routes';
 import { httpLogger } from './log';
 import { publicPagesRouter } from './public-pages/routes';
 import { accountLimits, generalLimit } from './rate-limits';
 import { metricsRouter, timeRequests } from './metrics';
 import { securityHeaders } from './security-headers';
 import { nginxContract } from './nginx-contract';
-import { privateCopies, todosRouter } from './todos/routes';
+import { IMPORT_PATH, privateCopies, todosRouter } from './todos/routes';
 
 const BODY_LIMIT = nginxContract.bodyLimitBytes;
 const BODY_TYPES = ['application/json', 'application/*+json', 'application/x-www-form-urlencoded'];
+
+// The one route that takes a file reads it itself, after authentication
+// (app/todos/routes.ts); the small-body parsers leave it alone.
+const exceptImports =
+  (handler: RequestHandler): RequestHandler =>
+  (req, res, next) =>
+    req.path === IMPORT_PATH ? next() : handler(req, res, next);
 
 // A body the parsers did not recognise would otherwise look like an empty
 // one and fail later with a confusing validation message.
@@ -43,9 +51,9 @@ export function buildApp(deps: Deps): express.Express {
   app.use(timeRequests(deps.metrics));
   app.use(healthRouter(deps));
 
-  app.use(express.json({ limit: BODY_LIMIT, type: BODY_TYPES.slice(0, 2) }));
-  app.use(express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 50 }));
-  app.use(onlyKnownBodies);
+  app.use(exceptImports(express.json({ limit: BODY_LIMIT, type: BODY_TYPES.slice(0, 2) })));
+  app.use(exceptImports(express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 50 })));
+  app.use(exceptImports(onlyKnownBodies));
 
   app.use(publicPagesRouter(deps));
   // Log-in and sign-up from another site are refused before any limit below
@@ -60,6 +68,7 @@ export function buildApp(deps: Deps): express.Express {
   app.post('/api/users', ...limits.signUp);
   app.use('/api', accountsRouter(deps));
   app.use('/api/todos', todosRouter(deps));
+  app.use('/api/jobs', jobsRouter(deps));
 
   app.use(notFoundHandler);
   app.use(problemHandler);

@@ -78,6 +78,10 @@ const envSchema = z.object({
   // every write and revocation; the lifetime bounds a purge that failed).
   // 0: every such request reaches the app. Needs EDGE_PURGE_URL.
   EDGE_PRIVATE_TTL_SECONDS: int(0, 3_600).default(5),
+  // The job worker (app/worker.ts): imports run at once per process, and how
+  // often the scheduled clean-up runs (once per interval across all of them).
+  JOB_CONCURRENCY: int(1, 32).default(2),
+  CLEANUP_EVERY_SECONDS: int(1, 86_400).default(3_600),
 });
 
 export type Config = Readonly<{
@@ -100,6 +104,7 @@ export type Config = Readonly<{
   perUser: Readonly<{ tokens: number; todos: number }>;
   edgePurgeUrl: string | undefined;
   edgePrivateTtlSeconds: number;
+  jobs: Readonly<{ concurrency: number; cleanupEveryMs: number }>;
 }>;
 
 export class ConfigError extends Error {
@@ -150,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     perUser: Object.freeze({ tokens: e.TOKEN_LIMIT_PER_USER, todos: e.TODO_LIMIT_PER_USER }),
     edgePurgeUrl: e.EDGE_PURGE_URL,
     edgePrivateTtlSeconds: e.EDGE_PRIVATE_TTL_SECONDS,
+    jobs: Object.freeze({ concurrency: e.JOB_CONCURRENCY, cleanupEveryMs: e.CLEANUP_EVERY_SECONDS * 1000 }),
   });
 }
 

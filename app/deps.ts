@@ -3,6 +3,7 @@ import type { Config } from './config';
 import { createPool, type Pool } from './db';
 import { Edge } from './edge';
 import { createPurge } from './edge-purge';
+import { JobsClient } from './queues';
 import { createLogger, type Logger } from './log';
 import { createMetrics, type Metrics } from './metrics';
 import { createRedis, type Redis } from './redis';
@@ -25,8 +26,14 @@ export type Deps = {
   cache: Cache;
   /** nginx's caches in front of the app: admission and purges. */
   edge: Edge;
-  /** Flipped by the shutdown sequence so readiness fails before the server stops accepting. */
-  lifecycle: { shuttingDown: boolean };
+  /** Adds jobs to the queue and hears them move (the job worker runs them). */
+  jobs: JobsClient;
+  lifecycle: {
+    /** Flipped by the shutdown sequence so readiness fails before the server stops accepting. */
+    shuttingDown: boolean;
+    /** Ends of open long responses (events streams), called when the process drains. */
+    longResponses: Set<() => void>;
+  };
 };
 
 /** Connects to PostgreSQL and both Redis servers; resolves only when all answer. */
@@ -46,12 +53,15 @@ export async function openDeps(config: Config, log = createLogger(config.logLeve
   const cache = new Cache(cacheBreaker, config.cache);
   const purge = config.edgePurgeUrl ? createPurge(config.edgePurgeUrl, log) : undefined;
   const edge = new Edge({ config, log, cache, breaker }, purge);
-  return { config, log, db, redis, cacheRedis, metrics, breaker, cacheBreaker, cache, edge, lifecycle: { shuttingDown: false } };
+  const jobs = new JobsClient(config.redisUrl, log);
+  const lifecycle = { shuttingDown: false, longResponses: new Set<() => void>() };
+  return { config, log, db, redis, cacheRedis, metrics, breaker, cacheBreaker, cache, edge, jobs, lifecycle };
 }
 
 export async function closeDeps(
-  deps: Pick<Deps, 'db' | 'redis' | 'cacheRedis'> & Partial<Pick<Deps, 'breaker' | 'cacheBreaker'>>,
+  deps: Pick<Deps, 'db' | 'redis' | 'cacheRedis'> & Partial<Pick<Deps, 'breaker' | 'cacheBreaker' | 'jobs'>>,
 ): Promise<void> {
+  await deps.jobs?.close();
   deps.breaker?.stop();
   deps.cacheBreaker?.stop();
   deps.redis.disconnect();

@@ -132,10 +132,7 @@ export class Edge {
   async admit(copy: PrivateCopy, userId: string, stamps: Array<Stamp | undefined>): Promise<number | undefined> {
     if (this.privateTtl === 0 || !admissible(copy.query)) return undefined;
     if (stamps.length === 0 || stamps.some((s) => s === undefined)) return undefined;
-    // nginx counts lifetimes in whole seconds, serves an expired copy while
-    // it fetches the next, and drops unused ones after `inactive`: the list
-    // outlives all of that, and the purge sent again after it.
-    const listTtlMs = (this.privateTtl + 2 + nginxContract.privateCopyInactiveSeconds) * 1000 + REPURGE_AFTER_MS + 10_000;
+    const listTtlMs = this.listTtlMs();
     const started = performance.now();
     const listed = await this.deps.breaker.run('edge', (r) =>
       r.eval(RECORD, 1, privateSetKey(userId), memberOf(copy), listTtlMs, `${copy.credential} `, MAX_COPIES_PER_TOKEN),
@@ -143,6 +140,30 @@ export class Edge {
     if (listed !== 1) return undefined;
     if (!(await this.deps.cache.isCurrent(stamps as Stamp[]))) return undefined;
     return performance.now() - started <= ADMIT_BUDGET_MS ? this.privateTtl : 0;
+  }
+
+  // nginx counts lifetimes in whole seconds, serves an expired copy while
+  // it fetches the next, and drops unused ones after `inactive`: a listed
+  // copy outlives all of that, and the purge sent again after it.
+  private listTtlMs(): number {
+    return (this.privateTtl + 2 + nginxContract.privateCopyInactiveSeconds) * 1000 + REPURGE_AFTER_MS + 10_000;
+  }
+
+  /**
+   * The scheduled clean-up's part: removes listed copies older than any copy
+   * nginx can still hold, from users who have not been admitted a copy since
+   * (an admission prunes its own user's list, and idle lists expire whole).
+   * Returns how many were removed.
+   */
+  async forgetStale(): Promise<number> {
+    const redis = this.deps.breaker.redis;
+    const [seconds, micros] = await redis.time();
+    const cutoff = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - this.listTtlMs();
+    let removed = 0;
+    for await (const keys of redis.scanStream({ match: privateSetKey('*'), count: 500 }) as AsyncIterable<string[]>) {
+      for (const key of keys) removed += await redis.zremrangebyscore(key, '-inf', cutoff);
+    }
+    return removed;
   }
 
   /** Drops a copy nginx is refreshing when its new answer was not admitted. */

@@ -8,6 +8,8 @@ import contract from './nginx-contract.json';
  *
  * - bodyLimitBytes: the largest request body, for nginx's
  *   client_max_body_size and the app's body parsers.
+ * - importLimitBytes: the same for POST /api/todos/import, the one route
+ *   that takes a file.
  * - tokenPattern: an API token's grammar (without "Bearer "), for the app's
  *   parser and nginx's private cache key (nginx/edge-credential.js).
  * - privateCopyInactiveSeconds: nginx's inactive= for per-token copies of

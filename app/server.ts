@@ -82,6 +82,8 @@ async function main(): Promise<void> {
  */
 async function shutdown(server: http.Server, deps: Deps): Promise<void> {
   deps.lifecycle.shuttingDown = true;
+  // Open event streams end now, so browsers reconnect to a worker that stays.
+  for (const end of deps.lifecycle.longResponses) end();
   const hardExit = setTimeout(() => {
     deps.log.error('drain timed out; exiting with requests still open');
     process.exit(1);

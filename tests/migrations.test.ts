@@ -11,7 +11,7 @@ import { loadMigrations, migrateDown, migrateUp, MIGRATIONS_DIR } from '../app/m
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
-const APP_TABLES = ['api_tokens', 'idempotency_keys', 'sessions', 'todo_counts', 'todos', 'users'];
+const APP_TABLES = ['api_tokens', 'idempotency_keys', 'job_uploads', 'jobs', 'sessions', 'todo_counts', 'todos', 'users'];
 
 /** The test server's URL with another database name in its path. */
 function urlFor(database: string): string {

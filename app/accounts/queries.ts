@@ -137,3 +137,15 @@ export async function tokenDigests(q: Queryable, userId: string): Promise<Buffer
   const { rows } = await q.query<{ token_hash: Buffer }>('SELECT token_hash FROM api_tokens WHERE user_id = $1', [userId]);
   return rows.map((r) => r.token_hash);
 }
+
+/**
+ * Removes up to `batch` sessions past their expiry (the scheduled clean-up
+ * calls it until it returns less than `batch`, so no statement runs long).
+ */
+export async function deleteExpiredSessions(q: Queryable, batch: number): Promise<number> {
+  const { rowCount } = await q.query(
+    'DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE expires_at < now() LIMIT $1)',
+    [batch],
+  );
+  return rowCount ?? 0;
+}

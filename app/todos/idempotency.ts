@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { Deps } from '../deps';
-import { transaction } from '../db';
+import { transaction, type Queryable } from '../db';
 import { AppError } from '../errors';
 
 export type StoredResponse = { status: number; body: unknown; location: string | null };
@@ -66,4 +66,14 @@ export async function once(
     }
     return { status: previous.status_code, body: previous.response_body, location: previous.location, replayed: true };
   });
+}
+
+/** Removes up to `batch` keys older than their 24 h replay window (see `once`). */
+export async function deleteExpiredKeys(q: Queryable, batch: number): Promise<number> {
+  const { rowCount } = await q.query(
+    `DELETE FROM idempotency_keys WHERE (user_id, key) IN (
+       SELECT user_id, key FROM idempotency_keys WHERE created_at < now() - interval '24 hours' LIMIT $1)`,
+    [batch],
+  );
+  return rowCount ?? 0;
 }

@@ -1,12 +1,15 @@
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { requireUser, userIdOf } from '../accounts/auth';
 import type { Deps } from '../deps';
 import type { PrivateCopy } from '../edge';
 import { sendTagged } from '../etag';
 import { isSafeMethod } from '../http-methods';
 import { formValues, parseInput, pathId } from '../input';
+import { acceptImport, IMPORT_MAX_BYTES } from './import';
 import { createBody, idempotencyHeader, listQuery, patchBody } from './schema';
 import * as service from './service';
+
+export const IMPORT_PATH = '/api/todos/import';
 
 // Private: a cache may keep it but must revalidate every time.
 const PRIVATE = 'private, no-cache';
@@ -62,6 +65,16 @@ export function todosRouter(deps: Deps): Router {
     if (created.location) res.location(created.location);
     if (created.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(created.status).set('Cache-Control', 'no-store').json(created.body);
+  });
+
+  // Any type is read here; acceptImport says which it takes (NDJSON, CSV).
+  router.post('/import', express.raw({ type: () => true, limit: IMPORT_MAX_BYTES }), async (req, res) => {
+    const { 'Idempotency-Key': key } = parseInput(idempotencyHeader, { 'Idempotency-Key': req.get('Idempotency-Key') }, 'headers');
+    const upload = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const accepted = await acceptImport(deps, userIdOf(req), upload, req.get('Content-Type'), key);
+    if (accepted.location) res.location(accepted.location);
+    if (accepted.replayed) res.set('Idempotent-Replayed', 'true');
+    res.status(accepted.status).set('Cache-Control', 'no-store').json(accepted.body);
   });
 
   router.get('/:id', async (req, res) => {

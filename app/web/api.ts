@@ -2,7 +2,13 @@ import { ApiError, parseRetryAfter, type Problem } from './problem';
 import { currentSession, setSession } from './session';
 import type { SessionInfo } from './types';
 
-type Options = { body?: unknown; headers?: Record<string, string>; keepalive?: boolean };
+type Options = {
+  body?: unknown;
+  /** A file sent as it is (an import), instead of a JSON body. */
+  upload?: { file: Blob; type: string };
+  headers?: Record<string, string>;
+  keepalive?: boolean;
+};
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -13,6 +19,7 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export async function api<T>(method: string, path: string, options: Options = {}, retried = false): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (options.upload) headers['Content-Type'] = options.upload.type;
   const csrf = currentSession()?.csrf_token;
   if (UNSAFE.has(method) && csrf) headers['X-CSRF-Token'] = csrf;
 
@@ -21,7 +28,7 @@ export async function api<T>(method: string, path: string, options: Options = {}
     res = await fetch(path, {
       method,
       headers,
-      body: options.body === undefined ? null : JSON.stringify(options.body),
+      body: options.upload ? options.upload.file : options.body === undefined ? null : JSON.stringify(options.body),
       credentials: 'same-origin',
       keepalive: options.keepalive ?? false,
     });

@@ -1,6 +1,7 @@
 import { addForm } from './add-form';
 import { api } from './api';
 import { h } from './dom';
+import { importExport } from './import-export';
 import { report } from './report';
 import { slugForm } from './slug-form';
 import { commitPendingDeletes, flushStoredDeletes } from './todo-delete';
@@ -32,7 +33,7 @@ export function todosView(session: SessionInfo, onLoggedOut: () => void): View {
   logOut.addEventListener('click', () => void leave());
 
   return {
-    main: [add, list.element, slugForm(session.user)],
+    main: [add, list.element, slugForm(session.user), importExport(() => void list.reload())],
     account: [
       h('span', { className: 'who' }, h('span', { className: 'who-label' }, 'Signed in as '), h('strong', {}, session.user.email)),
       logOut,

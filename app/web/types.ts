@@ -16,3 +16,12 @@ export type Todo = {
 export type TodoPage = { data: Todo[]; next_cursor: string | null };
 
 export type Filter = 'all' | 'open' | 'finished';
+
+export type Job = {
+  id: string;
+  kind: 'import';
+  state: 'queued' | 'running' | 'succeeded' | 'failed';
+  progress: { done: number; total: number | null };
+  result: { created: number; skipped: number; invalid: Array<{ line: number; errors: string[] }>; invalid_count: number };
+  error: string | null;
+};

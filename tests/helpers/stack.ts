@@ -125,3 +125,23 @@ export async function stackStores(): Promise<{ db: pg.Client; redis: Redis; cach
     },
   };
 }
+
+/** The test stack's job worker (PM2 app todo-jobs). */
+export async function jobWorker(): Promise<Pm2Process> {
+  const list = JSON.parse(await pm2('jlist')) as Pm2Process[];
+  const worker = list.find((p) => p.name === 'todo-jobs');
+  if (!worker) throw new Error('todo-jobs is not in pm2 jlist');
+  return worker;
+}
+
+/** Restarts the test PostgreSQL (fast shutdown: open connections are cut). */
+export async function restartPostgres(): Promise<void> {
+  if (!process.env.TEST_PG_DIR) throw new Error('TEST_PG_DIR is not set: the test PostgreSQL is not a private one');
+  await run(
+    'bash',
+    ['-c', 'source scripts/lib.sh && as_postgres "$(pg_bindir)/pg_ctl" -D "$(pg_datadir "$TEST_PG_DIR")" -m fast -w restart >/dev/null'],
+    {
+      cwd: path.join(__dirname, '..', '..'),
+    },
+  );
+}

@@ -1,0 +1,2 @@
+DROP TABLE job_uploads;
+DROP TABLE jobs;
