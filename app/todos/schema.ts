@@ -2,13 +2,13 @@ import { z } from 'zod';
 import { codePoints, text } from '../input';
 import { decodeCursor } from './cursor';
 
-const content = text()
+export const content = text()
   .transform((s) => s.trim())
   .refine((s) => codePoints(s) >= 1, 'must not be empty or only whitespace')
   .refine((s) => codePoints(s) <= 1000, 'must be at most 1000 characters')
   .describe('a string of 1 to 1000 characters (surrounding whitespace is trimmed)');
 
-const isFinished = z.boolean().describe('true or false');
+export const isFinished = z.boolean().describe('true or false');
 
 export const createBody = z.strictObject({ content });
 
