@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Queue, QueueEvents, Worker } from 'bullmq';
+import pg from 'pg';
 import { insertJob, insertUpload } from '../../app/jobs/queries';
 import { getJob } from '../../app/jobs/service';
 import { bullConnection, type ImportPayload } from '../../app/queues';
@@ -44,15 +45,20 @@ describe('an import that keeps failing', () => {
 
     // Hold the user's todo-limit lock (migration 004): every insert waits,
     // then hits the statement timeout, as it would behind a stuck database.
-    const blocker = await t.deps.db.connect();
+    const blocker = new pg.Client({ connectionString: t.deps.config.databaseUrl });
+    await blocker.connect();
     try {
       await blocker.query('BEGIN');
       await blocker.query('SELECT pg_advisory_xact_lock_shared(3041, hashtext($1))', [u.id]);
-      const added = await queue.add('import', { v: 1, jobId: job.id }, { jobId: job.id, attempts: 3, backoff: { type: 'fixed', delay: 50 } });
+      const added = await queue.add(
+        'import',
+        { v: 1, jobId: job.id },
+        { jobId: job.id, attempts: 3, backoff: { type: 'fixed', delay: 50 } },
+      );
       await assert.rejects(added.waitUntilFinished(events, 30_000));
     } finally {
       await blocker.query('ROLLBACK');
-      blocker.release();
+      await blocker.end();
     }
 
     const ended = await getJob(t.deps, u.id, job.id);
