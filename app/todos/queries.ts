@@ -1,4 +1,5 @@
 import pg from 'pg';
+import PgCursor from 'pg-cursor';
 import type { Queryable } from '../db';
 import type { Cursor } from './cursor';
 
@@ -50,6 +51,13 @@ export async function listTodos(q: Queryable, p: ListParams): Promise<TodoRow[]>
   const { rows } = await q.query<TodoRow>(sql, values);
   return rows;
 }
+
+/**
+ * Every todo of a user, newest first, read in chunks from one statement, so
+ * from one snapshot. The comment names it in pg_stat_activity.
+ */
+export const EXPORT_SQL = `/* todos export */ SELECT ${COLUMNS} FROM todos WHERE user_id = $1 ORDER BY created_at DESC, id DESC`;
+export const exportCursor = (userId: string) => new PgCursor<TodoRow>(EXPORT_SQL, [userId]);
 
 export async function getTodo(q: Queryable, userId: string, id: string): Promise<TodoRow | undefined> {
   const { rows } = await q.query<TodoRow>(`SELECT ${COLUMNS} FROM todos WHERE id = $1 AND user_id = $2`, [id, userId]);

@@ -5,7 +5,9 @@ import type { PrivateCopy } from '../edge';
 import { sendTagged } from '../etag';
 import { isSafeMethod } from '../http-methods';
 import { formValues, parseInput, pathId } from '../input';
-import { createBody, idempotencyHeader, listQuery, patchBody } from './schema';
+import { exportTodos } from './export';
+import { exportSlots } from './export-slots';
+import { createBody, exportQuery, idempotencyHeader, listQuery, patchBody } from './schema';
 import * as service from './service';
 
 // Private: a cache may keep it but must revalidate every time.
@@ -62,6 +64,13 @@ export function todosRouter(deps: Deps): Router {
     if (created.location) res.location(created.location);
     if (created.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(created.status).set('Cache-Control', 'no-store').json(created.body);
+  });
+
+  const slots = exportSlots(deps);
+  // Before '/:id', which would take "export" for an id.
+  router.get('/export', async (req, res) => {
+    const { format } = parseInput(exportQuery, req.query, 'query');
+    await exportTodos(deps, slots, req, res, userIdOf(req), format);
   });
 
   router.get('/:id', async (req, res) => {
