@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { parse } from 'csv-parse/sync';
+import pg from 'pg';
 import type { Queryable } from '../../app/db';
 import { restoredCell } from '../../app/todos/export';
 import { EXPORT_SQL } from '../../app/todos/queries';
@@ -27,14 +28,25 @@ export async function untilNoExportBackends(db: Queryable, withinMs: number): Pr
  * count), oldest first, a millisecond apart, each `padding` characters long
  * past its number, so an export of them is large.
  */
-export async function seedMany(db: Queryable, userId: string, count: number, padding = 0): Promise<void> {
-  await db.query(
-    `INSERT INTO todos (user_id, content, created_at, updated_at)
-     SELECT $1, 'seeded ' || i || repeat('.', $3::int), at, at
-       FROM generate_series(1, $2::int) AS i,
-            LATERAL (SELECT now() - interval '1 day' + i * interval '1 millisecond' AS at) AS x`,
-    [userId, count, padding],
-  );
+export async function seedMany(db: pg.Pool | pg.Client, userId: string, count: number, padding = 0): Promise<void> {
+  const client = db instanceof pg.Pool ? await db.connect() : db;
+  try {
+    // On a busy machine this can take longer than the pool's statement timeout.
+    await client.query(`BEGIN; SET LOCAL statement_timeout = 0`);
+    await client.query(
+      `INSERT INTO todos (user_id, content, created_at, updated_at)
+       SELECT $1, 'seeded ' || i || repeat('.', $3::int), at, at
+         FROM generate_series(1, $2::int) AS i,
+              LATERAL (SELECT now() - interval '1 day' + i * interval '1 millisecond' AS at) AS x`,
+      [userId, count, padding],
+    );
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    if (client !== db) (client as pg.PoolClient).release();
+  }
 }
 
 /** A streamed GET the test reads at its own pace: the head and first chunk, then the rest or a hang-up. */

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startApp, tokenUser, type TestApp } from '../helpers/app';
+import { EXPORT_BEGIN, EXPORT_SQL } from '../../app/todos/queries';
 import { exportBackends, openStream, parseNdjson, seedMany, untilNoExportBackends } from '../helpers/export';
+import { nodesOf, shapeOf, type PlanNode } from '../helpers/plans';
 import { allTodoIds, createTodo, sleep, startTodosApp } from '../helpers/todos';
 
 // Enough bytes (about 20 MB) that a client which stops reading leaves most
@@ -67,6 +69,28 @@ describe('todos: an export streams from one snapshot and lets go of its connecti
     assert.equal(parseNdjson(whole.first + (await whole.rest())).length, ROWS);
     const aborted = await t.deps.metrics.registry.getSingleMetric('todo_exports_total')!.get();
     assert.ok(aborted.values.some((v) => v.labels.outcome === 'aborted' && v.value >= 4));
+  });
+
+  it('when a user holds a small share of the table, then the export still walks the index in list order with no sort, so the first rows come at once', async () => {
+    const [u, crowd] = await Promise.all([tokenUser(t, 'plan'), tokenUser(t, 'crowd')]);
+    await seedMany(t.deps.db, crowd.id, 50_000);
+    await seedMany(t.deps.db, u.id, 5_000);
+    await t.deps.db.query('ANALYZE todos');
+    // As the export plans it: in its transaction, with its settings.
+    const client = await t.deps.db.connect();
+    let plan: PlanNode;
+    try {
+      await client.query(EXPORT_BEGIN);
+      const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${EXPORT_SQL}`, [u.id]);
+      plan = rows[0]!['QUERY PLAN'][0]!.Plan;
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+    assert.ok(!nodesOf(plan).some((n) => /Sort/.test(n['Node Type'])), `no sort: ${shapeOf(plan)}`);
+    assert.equal(plan['Node Type'], 'Index Scan', shapeOf(plan));
+    assert.equal(plan['Index Name'], 'todos_user_created_idx');
+    assert.equal(plan['Scan Direction'], 'Forward');
   });
 
   it("when a client reads slowly for longer than the pool's statement timeout, then the export still ends whole", async () => {
