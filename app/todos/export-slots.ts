@@ -16,6 +16,12 @@ const RENEW_EVERY_MS = SLOT_TTL_MS / 3;
 // A 200,000-todo export takes about two seconds here: by then a slot is free.
 const RETRY_AFTER_SECONDS = 5;
 
+/**
+ * Exports one worker runs at once, of all users: each holds one of the
+ * worker's PostgreSQL connections, and half of them stay for everything else.
+ */
+export const exportsPerWorker = (poolMax: number) => Math.max(1, Math.floor(poolMax / 2));
+
 /** A user's running exports: a sorted set of slot ids, scored by when each lapses. */
 export const exportSlotsKey = (userId: string) => `export:slots:${userId}`;
 
@@ -45,14 +51,27 @@ const tooManyExports = () =>
     headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
   });
 
+const workerBusy = () =>
+  new AppError({
+    status: 503,
+    code: 'exports-busy',
+    title: 'Service temporarily unavailable',
+    detail: 'This server is running as many exports as it may at once; retry shortly.',
+    retryable: true,
+    headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+  });
+
 /**
- * Takes one of the user's export slots or throws a 429. While Redis is away
- * (the breaker answers at once), each worker counts in its own memory, as
- * the log-in limits do: with W workers a user may then run up to W times the
- * limit. A slot taken in Redis that cannot be given back lapses after its TTL.
+ * Takes one of the user's export slots or throws a 429 (a 503 while the
+ * worker runs as many exports as it may). While Redis is away (the breaker
+ * answers at once), each worker counts in its own memory, as the log-in
+ * limits do: with W workers a user may then run up to W times the limit. A
+ * slot taken in Redis that cannot be given back lapses after its TTL.
  */
-export function exportSlots(deps: Pick<Deps, 'breaker'>): { take(userId: string): Promise<ExportSlot> } {
+export function exportSlots(deps: Pick<Deps, 'breaker' | 'config'>): { take(userId: string): Promise<ExportSlot> } {
   const local = new Map<string, number>();
+  const mostHere = exportsPerWorker(deps.config.pg.poolMax);
+  let runningHere = 0;
 
   const takeLocal = (userId: string): ExportSlot => {
     const running = local.get(userId) ?? 0;
@@ -65,22 +84,38 @@ export function exportSlots(deps: Pick<Deps, 'breaker'>): { take(userId: string)
     });
   };
 
+  const takeForUser = async (userId: string): Promise<ExportSlot> => {
+    const key = exportSlotsKey(userId);
+    const id = randomUUID();
+    const granted = await deps.breaker.run('export_slots', (redis) => redis.eval(TAKE, 1, key, id, EXPORTS_PER_USER, SLOT_TTL_MS));
+    if (granted === undefined) return takeLocal(userId);
+    if (Number(granted) !== 1) throw tooManyExports();
+    const renew = setInterval(
+      () => void deps.breaker.run('export_slots', (redis) => redis.eval(RENEW, 1, key, id, SLOT_TTL_MS)),
+      RENEW_EVERY_MS,
+    );
+    renew.unref();
+    return once(() => {
+      clearInterval(renew);
+      void deps.breaker.run('export_slots', (redis) => redis.zrem(key, id));
+    });
+  };
+
   return {
     async take(userId) {
-      const key = exportSlotsKey(userId);
-      const id = randomUUID();
-      const granted = await deps.breaker.run('export_slots', (redis) => redis.eval(TAKE, 1, key, id, EXPORTS_PER_USER, SLOT_TTL_MS));
-      if (granted === undefined) return takeLocal(userId);
-      if (Number(granted) !== 1) throw tooManyExports();
-      const renew = setInterval(
-        () => void deps.breaker.run('export_slots', (redis) => redis.eval(RENEW, 1, key, id, SLOT_TTL_MS)),
-        RENEW_EVERY_MS,
-      );
-      renew.unref();
-      return once(() => {
-        clearInterval(renew);
-        void deps.breaker.run('export_slots', (redis) => redis.zrem(key, id));
-      });
+      if (runningHere >= mostHere) throw workerBusy();
+      // Counted before the wait for Redis, so requests arriving meanwhile see it.
+      runningHere += 1;
+      try {
+        const slot = await takeForUser(userId);
+        return once(() => {
+          runningHere -= 1;
+          slot.release();
+        });
+      } catch (err) {
+        runningHere -= 1;
+        throw err;
+      }
     },
   };
 }

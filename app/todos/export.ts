@@ -124,6 +124,17 @@ export async function exportTodos(
   userId: string,
   format: ExportFormat,
 ): Promise<void> {
+  const { type, head, encode } = FORMATS[format];
+  const headers = {
+    'Content-Type': type,
+    'Content-Disposition': `attachment; filename="todos-${new Date().toISOString().slice(0, 10)}.${format}"`,
+    'Cache-Control': 'no-store',
+  };
+  // What a download would be, without reading the whole list for nothing.
+  if (req.method === 'HEAD') {
+    res.status(200).set(headers).end();
+    return;
+  }
   const count = (outcome: 'done' | 'aborted' | 'failed' | 'refused') => deps.metrics.todoExports.inc({ format, outcome });
   const slot = await slots.take(userId).catch((err: unknown) => {
     count('refused');
@@ -144,13 +155,8 @@ export async function exportTodos(
     throw err;
   }
 
-  const { type, head, encode } = FORMATS[format];
   leaveUntimed(res);
-  res.status(200).set({
-    'Content-Type': type,
-    'Content-Disposition': `attachment; filename="todos-${new Date().toISOString().slice(0, 10)}.${format}"`,
-    'Cache-Control': 'no-store',
-  });
+  res.status(200).set(headers);
   const source = new ExportStream(client, cursor, first, head, encode, slot);
   try {
     await pipeline(source, res);

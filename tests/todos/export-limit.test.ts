@@ -61,6 +61,31 @@ describe('todos: at most two exports per user at once', () => {
     assert.equal(await a.deps.redis.zcard(exportSlotsKey(u.id)), 0, 'hung-up exports gave their slots back');
   });
 
+  it('when a worker runs exports on half its pool, then one more (of anyone) is a 503 with Retry-After while other requests are still served', async () => {
+    // Two connections: one for exports, one for everything else.
+    const small = await startCachingApp({ PG_POOL_MAX: '2' });
+    try {
+      const [u, v] = await Promise.all([tokenUser(small, 'busy-a'), tokenUser(small, 'busy-b')]);
+      await seedMany(small.deps.db, u.id, ROWS, PADDING);
+      const held = await open(small, u.auth);
+      assert.equal(held.status, 200);
+      const busy = await open(small, v.auth);
+      assert.equal(busy.status, 503, busy.first);
+      assert.equal(busy.headers['retry-after'], '5');
+      const body = JSON.parse(busy.first) as Record<string, unknown>;
+      assert.equal(body.type, '/problems/exports-busy');
+      assert.equal(body.retryable, true);
+      await small.http().get('/api/todos').set('Authorization', v.auth).expect(200);
+      held.hangUp();
+      await untilNoExportBackends(small.deps.db, 1_000);
+      const next = await open(small, v.auth);
+      assert.equal(next.status, 200);
+      await next.rest();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('when a worker died holding slots, then they lapse at their expiry and exports work again', async () => {
     const u = await tokenUser(a, 'lapse');
     // Scored by Redis's clock, as the app scores them.

@@ -150,6 +150,18 @@ describe('todos: export of a whole list as NDJSON or CSV', () => {
     }
   });
 
+  it('when a client asks HEAD, then it gets the headers of the download and no list is read', async () => {
+    const u = await tokenUser(t, 'head');
+    await seedTodos(t, u.id, 10);
+    const runs = async () =>
+      (await t.deps.metrics.registry.getSingleMetric('todo_exports_total')!.get()).values.reduce((n, v) => n + v.value, 0);
+    const before = await runs();
+    const res = await t.http().head('/api/todos/export?format=csv').set('Authorization', u.auth).expect(200);
+    assert.equal(res.headers['content-type'], 'text/csv; charset=utf-8');
+    assert.equal(res.headers['content-disposition'], `attachment; filename="todos-${today()}.csv"`);
+    assert.equal(await runs(), before, 'no export ran');
+  });
+
   it('when an export ends, then it is counted by format and outcome and kept out of the request latency histogram', async () => {
     const u = await tokenUser(t, 'metrics');
     await exportOf(u, '?format=csv').expect(200);
@@ -157,7 +169,9 @@ describe('todos: export of a whole list as NDJSON or CSV', () => {
     assert.ok(exports.values.some((v) => v.labels.format === 'csv' && v.labels.outcome === 'done' && v.value >= 1));
     const latency = await t.deps.metrics.registry.getSingleMetric('http_request_duration_seconds')!.get();
     assert.ok(latency.values.length > 0, 'other requests are timed');
-    const timed = latency.values.filter((v) => v.labels.route === '/api/todos/export').map((v) => v.labels.status);
-    assert.ok(!timed.includes('200'), `no export in the latency histogram, only refusals (${timed.join(', ')})`);
+    const timed = new Set(
+      latency.values.filter((v) => v.labels.route === '/api/todos/export').map((v) => `${v.labels.method} ${v.labels.status}`),
+    );
+    assert.ok(!timed.has('GET 200'), `no export in the latency histogram, only refusals and HEADs (${[...timed].join(', ')})`);
   });
 });
