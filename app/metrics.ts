@@ -1,4 +1,4 @@
-import type { RequestHandler, Router } from 'express';
+import type { RequestHandler, Response, Router } from 'express';
 import { Router as createRouter } from 'express';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from './log';
@@ -17,6 +17,7 @@ export type Metrics = {
   registry: Registry;
   requestDuration: Histogram<'method' | 'route' | 'status'>;
   redisFallbacks: Counter<'reason'>;
+  todoExports: Counter<'format' | 'outcome'>;
   /** Starts publishing this worker's snapshot; returns the stop function. */
   startPublishing(redis: Redis, log: Logger): () => void;
 };
@@ -35,6 +36,12 @@ export function createMetrics(): Metrics {
     name: 'redis_fallbacks_total',
     help: 'Operations that went on without Redis because it was unavailable',
     labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const todoExports = new Counter({
+    name: 'todo_exports_total',
+    help: 'Exports of a whole list, by format and how they ended (done, aborted by the client, failed, refused)',
+    labelNames: ['format', 'outcome'] as const,
     registers: [registry],
   });
   new Gauge({
@@ -64,14 +71,24 @@ export function createMetrics(): Metrics {
     };
   };
 
-  return { registry, requestDuration, redisFallbacks, startPublishing };
+  return { registry, requestDuration, redisFallbacks, todoExports, startPublishing };
 }
+
+/**
+ * A response that lasts as long as its client keeps reading (an export)
+ * says nothing about latency and would swamp the histogram's top bucket:
+ * such a route calls this and counts itself.
+ */
+export const leaveUntimed = (res: Response) => {
+  res.locals.untimed = true;
+};
 
 /** Times every request under its route pattern (not its URL, to bound label values). */
 export function timeRequests(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const end = metrics.requestDuration.startTimer();
     res.once('finish', () => {
+      if (res.locals.untimed === true) return;
       const path = (req.route as { path?: unknown } | undefined)?.path;
       const route = typeof path === 'string' ? `${req.baseUrl}${path}` : 'unmatched';
       end({ method: req.method, route, status: String(res.statusCode) });

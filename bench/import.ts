@@ -15,7 +15,9 @@ function file(): string {
   const start = Date.UTC(2024, 0, 1);
   const lines: string[] = [];
   for (let i = IMPORT_LINES - 1; i >= 0; i--) {
-    lines.push(JSON.stringify({ content: `imported todo ${i}`, is_finished: i % 4 === 0, created_at: new Date(start + i * 1000).toISOString() }));
+    lines.push(
+      JSON.stringify({ content: `imported todo ${i}`, is_finished: i % 4 === 0, created_at: new Date(start + i * 1000).toISOString() }),
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -24,7 +26,10 @@ async function newUser(base: string): Promise<string> {
   const signUp = await fetch(`${base}/api/users`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `import-${randomBytes(6).toString('hex')}@todo-stack.test`, password: randomBytes(18).toString('base64url') }),
+    body: JSON.stringify({
+      email: `import-${randomBytes(6).toString('hex')}@todo-stack.test`,
+      password: randomBytes(18).toString('base64url'),
+    }),
   });
   if (signUp.status !== 201) throw new Error(`bench: import sign-up failed: ${signUp.status}`);
   const cookie = (signUp.headers.get('set-cookie') ?? '').split(';')[0]!;
@@ -41,11 +46,19 @@ async function once(base: string, body: string): Promise<ImportResult> {
   const token = await newUser(base);
   const auth = { authorization: `Bearer ${token}` };
   const started = performance.now();
-  const res = await fetch(`${base}/api/todos/import`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-ndjson' }, body });
+  const res = await fetch(`${base}/api/todos/import`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/x-ndjson' },
+    body,
+  });
   if (res.status !== 202) throw new Error(`bench: import refused: ${res.status} ${await res.text()}`);
   const { id } = (await res.json()) as { id: string };
   for (;;) {
-    const job = (await (await fetch(`${base}/api/jobs/${id}`, { headers: auth })).json()) as { state: string; result: { created: number }; error: string };
+    const job = (await (await fetch(`${base}/api/jobs/${id}`, { headers: auth })).json()) as {
+      state: string;
+      result: { created: number };
+      error: string;
+    };
     if (job.state === 'failed') throw new Error(`bench: import failed: ${job.error}`);
     if (job.state === 'succeeded') {
       const seconds = (performance.now() - started) / 1000;

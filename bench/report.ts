@@ -1,4 +1,6 @@
 import type { Kind } from './cpu';
+import { exportNotes, type ExportResult } from './export';
+import { importNote, type ImportResult } from './import';
 import type { WrkRun } from './wrk';
 
 export type CaseResult = WrkRun & {
@@ -15,7 +17,10 @@ const TUTORIAL = '43 → 298 → 863 → 1128 → 2992';
 
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : '–');
 
-export function report(results: CaseResult[], meta: { machine: string; rssMb: number[]; seconds: number; totalSeconds: number }) {
+export function report(
+  results: CaseResult[],
+  meta: { machine: string; rssMb: number[]; seconds: number; totalSeconds: number; exports: ExportResult[]; imports: ImportResult },
+) {
   const ceiling = (c: number) => results.find((r) => r.id === 'F' && r.connections === c)?.rps ?? NaN;
   const rows = results.map((r) => {
     const ratio = r.rps / ceiling(r.connections === 1000 ? 1000 : 100);
@@ -33,7 +38,9 @@ export function report(results: CaseResult[], meta: { machine: string; rssMb: nu
     a100 ? `A at 100 connections: ${(a100.rps / ceiling(100)).toFixed(2)} × F, p99 ${ms(a100.p99)} ms.` : '',
     c1 && c9000 ? `C: page 9,000 deep p50 ${ms(c9000.p50)} ms vs page 1 ${ms(c1.p50)} ms (${(c9000.p50 / c1.p50).toFixed(2)}×).` : '',
     d?.verified ? `D: ${d.verified.acknowledged} creates acknowledged, ${d.verified.inDatabase} in the database afterwards.` : '',
-    `RSS per worker after the run: ${meta.rssMb.map((m) => `${m} MB`).join(', ')}.`,
+    `RSS per worker after the wrk cases: ${meta.rssMb.map((m) => `${m} MB`).join(', ')}.`,
+    ...exportNotes(meta.exports),
+    importNote(meta.imports),
     `The tutorial's steps, for context: ${TUTORIAL} req/s (its best: nginx + gunicorn + Redis page cache at 1000 connections).`,
   ].filter(Boolean);
   const markdown = [
@@ -44,5 +51,16 @@ export function report(results: CaseResult[], meta: { machine: string; rssMb: nu
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n');
-  return { markdown, json: { machine: meta.machine, at: new Date().toISOString(), seconds: meta.seconds, rssMb: meta.rssMb, results } };
+  return {
+    markdown,
+    json: {
+      machine: meta.machine,
+      at: new Date().toISOString(),
+      seconds: meta.seconds,
+      rssMb: meta.rssMb,
+      results,
+      exports: meta.exports,
+      imports: meta.imports,
+    },
+  };
 }

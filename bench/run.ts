@@ -1,8 +1,10 @@
 // npm run bench: brings up a private stack of its own (own folder and ports,
 // like the tests', general rate limit off), seeds the benchmark user with
 // 10,000 todos, and drives each case through nginx with wrk, next to nginx
-// serving case A's bytes as a file (F). It removes that stack afterwards, so
-// the stack of `npm start` is neither used nor changed.
+// serving case A's bytes as a file (F); then a user with 200,000 todos
+// exports them (bench/export.ts), and new users import 100,000 lines each
+// (bench/import.ts). It removes that stack afterwards, so the
+// stack of `npm start` is neither used nor changed.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,8 @@ import pg from 'pg';
 import { encodeCursor } from '../app/todos/cursor';
 import { readStackEnv } from '../scripts/stack-env';
 import { cpuShare, snapshot } from './cpu';
+import { EXPORT_ROWS, exportCase, exportNotes } from './export';
+import { importCase, importNote } from './import';
 import { report, type CaseResult } from './report';
 import { wrk, type WrkOptions } from './wrk';
 
@@ -24,6 +28,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = 2;
 const EMAIL = 'bench@todo-stack.test';
 const SLUG = 'bench';
+const EXPORT_EMAIL = 'bench-export@todo-stack.test';
 
 // The benchmark's own stack: its own servers (never DATABASE_URL/REDIS_URL),
 // folder, ports and PM2 daemon.
@@ -154,6 +159,14 @@ async function run(started: number): Promise<void> {
     .filter((p) => p.name === 'todo-api')
     .map((p) => Math.round(p.monit.memory / 2 ** 20));
   rmSync(ceilingDir, { recursive: true, force: true });
+
+  // Seeded only now, so the cases above ran on the same database as before.
+  const seedArgs = ['--email', EXPORT_EMAIL, '--todos', String(EXPORT_ROWS), `--password=${password}`, '--token', 'export'];
+  const exportToken = sh('npx', ['--no-install', 'tsx', 'app/cli/seed.ts', ...seedArgs], { DATABASE_URL: env.DATABASE_URL! }).trim();
+  const exports = exportCase(BASE, exportToken);
+  for (const line of exportNotes(exports)) console.error(`bench: ${line}`);
+  const imports = await importCase(BASE);
+  console.error(`bench: ${importNote(imports)}`);
   await db.end();
 
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -162,6 +175,8 @@ async function run(started: number): Promise<void> {
     rssMb: rss,
     seconds: SECONDS,
     totalSeconds: Math.round((Date.now() - started) / 1000),
+    exports,
+    imports,
   });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });

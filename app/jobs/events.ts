@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import type { Deps } from '../deps';
+import { leaveUntimed } from '../metrics';
 import { findJob } from './queries';
 import { isFinished, jobView, type JobView } from './service';
 
@@ -24,6 +25,8 @@ const RETRY_MS = 1_000;
  * the state and progress it carries.
  */
 export function streamJob(deps: Deps, res: Response, userId: string, first: JobView): void {
+  // Open for as long as the browser follows: no latency to speak of.
+  leaveUntimed(res);
   res.status(200).set({
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-store',

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import PgCursor from 'pg-cursor';
 import type { Queryable } from '../db';
 import type { Cursor } from './cursor';
 
@@ -50,6 +51,41 @@ export async function listTodos(q: Queryable, p: ListParams): Promise<TodoRow[]>
   const { rows } = await q.query<TodoRow>(sql, values);
   return rows;
 }
+
+/** A todo as the export writes it: its times already in the API's ISO 8601 form. */
+export type ExportRow = Omit<TodoRow, 'created_at' | 'updated_at' | 'finished_at'> & {
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+};
+
+// What Date#toISOString writes for the API's times (UTC, milliseconds). Made
+// by PostgreSQL, it halved an export's time: parsing three Dates per row in
+// the worker cost more than everything else together.
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+
+/**
+ * Every todo of a user, newest first, read in chunks from one statement, so
+ * from one snapshot. The comment names it in pg_stat_activity. The sort
+ * names the table's columns: the output's text times of the same names
+ * would sort the whole list before the first row, where the index gives
+ * rows at once.
+ */
+export const EXPORT_SQL = `/* todos export */ SELECT id, content, is_finished, ${['created_at', 'updated_at', 'finished_at'].map(iso).join(', ')}
+  FROM todos t WHERE user_id = $1 ORDER BY t.created_at DESC, t.id DESC`;
+export const exportCursor = (userId: string) => new PgCursor<ExportRow>(EXPORT_SQL, [userId]);
+
+/**
+ * How an export's transaction begins, in one round trip.
+ * - Its own statement timeout: the pool's (seconds) would cut a client that
+ *   reads slowly, as the cursor is one statement for the whole export; this
+ *   one still ends an export whose client stopped reading altogether.
+ * - No sort: a cursor opened through the protocol is planned for its last
+ *   row, not its first, and for a user with a small share of the table
+ *   PostgreSQL chose to sort the whole list before sending any of it. The
+ *   walk down the list's index is the plan that streams.
+ */
+export const EXPORT_BEGIN = `BEGIN READ ONLY; SET LOCAL statement_timeout = '15min'; SET LOCAL enable_sort = off`;
 
 export async function getTodo(q: Queryable, userId: string, id: string): Promise<TodoRow | undefined> {
   const { rows } = await q.query<TodoRow>(`SELECT ${COLUMNS} FROM todos WHERE id = $1 AND user_id = $2`, [id, userId]);

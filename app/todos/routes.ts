@@ -5,8 +5,10 @@ import type { PrivateCopy } from '../edge';
 import { sendTagged } from '../etag';
 import { isSafeMethod } from '../http-methods';
 import { formValues, parseInput, pathId } from '../input';
+import { exportTodos } from './export';
+import { exportSlots } from './export-slots';
 import { acceptImport, IMPORT_MAX_BYTES } from './import';
-import { createBody, idempotencyHeader, listQuery, patchBody } from './schema';
+import { createBody, exportQuery, idempotencyHeader, listQuery, patchBody } from './schema';
 import * as service from './service';
 
 export const IMPORT_PATH = '/api/todos/import';
@@ -75,6 +77,13 @@ export function todosRouter(deps: Deps): Router {
     if (accepted.location) res.location(accepted.location);
     if (accepted.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(accepted.status).set('Cache-Control', 'no-store').json(accepted.body);
+  });
+
+  const slots = exportSlots(deps);
+  // Before '/:id', which would take "export" for an id.
+  router.get('/export', async (req, res) => {
+    const { format } = parseInput(exportQuery, req.query, 'query');
+    await exportTodos(deps, slots, req, res, userIdOf(req), format);
   });
 
   router.get('/:id', async (req, res) => {

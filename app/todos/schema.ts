@@ -58,6 +58,10 @@ export const listQuery = z
 
 export type ListQuery = z.output<typeof listQuery>;
 
+export const exportQuery = z.object({
+  format: z.enum(['ndjson', 'csv'], 'must be ndjson or csv').default('ndjson').describe('ndjson (the default) or csv'),
+});
+
 export const idempotencyHeader = z.object({
   'Idempotency-Key': z
     .string()
