@@ -73,7 +73,7 @@ export function* csvRecords(upload: Buffer, uploadDigest: Buffer): Generator<Imp
  * with a ' in front, so a spreadsheet shows it as text instead of running
  * it as a formula; this takes that ' off again, and no other.
  */
-export const unneutralise = (cell: string) => (/^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell);
+const unneutralise = (cell: string) => (/^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell);
 
 function ourFields(names: string[]): (cells: string[]) => Record<string, unknown> {
   return (cells) => {

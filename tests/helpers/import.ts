@@ -45,7 +45,9 @@ export type ImportResult = { created: number; skipped: number; invalid: { line: 
 
 /**
  * An upload imported the way the import job does it: parsed, cut into
- * batches, each batch inserted in a transaction of its own.
+ * batches, each batch inserted in a transaction of its own. The next batch
+ * is parsed while PostgreSQL inserts this one: insertImportBatch has sent
+ * its statement before it first waits.
  */
 export async function importUpload(
   db: Pool,
@@ -56,9 +58,15 @@ export async function importUpload(
 ): Promise<ImportResult> {
   const importedAt = opts.importedAt ?? new Date();
   const result: ImportResult = { created: 0, skipped: 0, invalid: [], batches: 0 };
-  for (const batch of importBatches(parseImport(upload, format), opts.batchSize ?? 1000)) {
+  const batches = importBatches(parseImport(upload, format), opts.batchSize ?? 1000)[Symbol.iterator]();
+  for (let next = batches.next(); !next.done;) {
+    const batch = next.value;
     const todos = batch.flatMap((r) => ('todo' in r ? [r.todo] : []));
-    const done = await transaction(db, (client) => insertImportBatch(client, userId, todos, opts.limit ?? 250_000, { importedAt }));
+    const done = await transaction(db, async (client) => {
+      const inserting = insertImportBatch(client, userId, todos, opts.limit ?? 250_000, { importedAt });
+      next = batches.next();
+      return inserting;
+    });
     result.created += done.created;
     result.skipped += done.skipped;
     result.invalid.push(...batch.filter((r): r is Extract<ImportRecord, { errors: string[] }> => 'errors' in r));

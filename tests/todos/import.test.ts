@@ -141,6 +141,15 @@ describe('todos: import batches (set-based, idempotent)', () => {
     });
   });
 
+  it('when a file repeats a line (with an id, or dated), then the line is created once', async () => {
+    const u = await tokenUser(t, 'import-repeats');
+    const withId = JSON.stringify({ id: randomUUID(), content: 'named', created_at: '2024-05-01T08:00:00.000Z' });
+    const dated = JSON.stringify({ content: 'dated', created_at: '2024-05-02T08:00:00.000Z' });
+    const result = await importUpload(t.deps.db, u.id, Buffer.from([withId, dated, withId, dated].join('\n')), 'ndjson');
+    assert.deepEqual([result.created, result.skipped], [2, 2]);
+    assert.equal(await countTodos(t, u.id), 2);
+  });
+
   it('when an undated line comes in two different files, then each file creates its todo; a dated one is created once', async () => {
     const u = await tokenUser(t, 'import-two-files');
     const dated = JSON.stringify({ content: 'dated', created_at: '2024-05-02T08:00:00.000Z' });
