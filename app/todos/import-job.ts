@@ -10,8 +10,11 @@ import { importBatches, insertImportBatch, isTodoLimitError } from './import-que
 import { listChanged } from './list-changed';
 
 // Records per transaction: big enough that set-based inserts pay, small
-// enough that a crash repeats little and progress moves several times a second.
-export const IMPORT_BATCH = 2_000;
+// enough that a crash repeats little and progress moves several times a
+// second. The size follows how long the last batch took (a busy machine
+// gets smaller ones), so the job's events keep coming about every
+// BATCH.targetMs however loaded the database is.
+const BATCH = Object.freeze({ first: 1_000, min: 100, max: 5_000, targetMs: 200 });
 // What the job keeps of the invalid lines (all are counted).
 export const KEEP_INVALID = 100;
 
@@ -40,12 +43,17 @@ export async function runImport(
     if (!upload) throw new UnrecoverableError('The uploaded file is no longer stored; upload it again.');
     const slug = await publicSlugOf(deps.db, row.user_id);
 
-    let seen = 0;
-    // Batches are cut the same way on every attempt, so the next attempt
-    // skips exactly the batches a previous one committed.
-    for (const batch of importBatches(parseImport(upload.body, upload.format), IMPORT_BATCH)) {
+    let seen = row.done;
+    let size: number = BATCH.first;
+    let began = performance.now();
+    // A previous attempt committed its first `done` records in whole batches
+    // (never between two todos with one created_at); this one goes on after them.
+    const rest = (function* () {
+      let n = 0;
+      for (const record of parseImport(upload.body, upload.format)) if (++n > row.done) yield record;
+    })();
+    for (const batch of importBatches(rest, () => size)) {
       seen += batch.length;
-      if (seen <= row.done) continue;
       const todos = batch.flatMap((r) => ('todo' in r ? [r.todo] : []));
       const invalid = batch.flatMap((r) => ('errors' in r ? [{ line: r.line, errors: r.errors }] : []));
       const counts = await transaction(deps.db, async (client) => {
@@ -56,6 +64,11 @@ export async function runImport(
       // One "list changed" per batch: caches and nginx's copies see it at once.
       if (counts.created > 0) await listChanged(deps, row.user_id, slug);
       await job.updateProgress({ done: seen, total: row.total });
+      const took = performance.now() - began;
+      // Halved at most, doubled at most: one odd batch does not swing it.
+      const factor = Math.min(2, Math.max(0.5, BATCH.targetMs / Math.max(took, 1)));
+      size = Math.round(Math.min(BATCH.max, Math.max(BATCH.min, size * factor)));
+      began = performance.now();
       if (stop.requested) {
         // Back to the queue at once; this or another worker resumes it.
         await job.moveToDelayed(Date.now(), token);

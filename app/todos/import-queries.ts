@@ -107,18 +107,20 @@ function newIds(createdAt: Date[]): string[] {
 }
 
 /**
- * The records in batches of `size` or a few more: a batch never ends between
+ * The records in batches of `size` (read anew for each batch, so a caller
+ * may size them by how long the last one took) or a few more: a batch never ends between
  * two todos with the same created_at, so insertImportBatch can order their
  * ids (exports list them next to each other). Cut where it cuts, a resumed
  * import can start its batches after any whole batch done.
  */
-export function* importBatches(records: Iterable<ImportRecord>, size: number): Generator<ImportRecord[]> {
+export function* importBatches(records: Iterable<ImportRecord>, size: number | (() => number)): Generator<ImportRecord[]> {
+  const sizeNow = typeof size === 'number' ? () => size : size;
   let batch: ImportRecord[] = [];
   // The created_at of the batch's last todo, when the line gave one.
   let lastAt: number | undefined;
   for (const record of records) {
     const ties = lastAt !== undefined && ('errors' in record || record.todo.createdAt?.getTime() === lastAt);
-    if (batch.length >= size && !ties) {
+    if (batch.length >= sizeNow() && !ties) {
       yield batch;
       [batch, lastAt] = [[], undefined];
     }
