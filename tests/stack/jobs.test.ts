@@ -189,7 +189,7 @@ describe('import jobs through nginx, run by the todo-jobs worker', () => {
     await pm2('reload', 'todo-jobs');
     assert.ok(Date.now() - reloadStarted < 10_000, 'closed within its kill_timeout');
     assert.notEqual((await jobWorker()).pid, before.pid);
-    const ended = await waitForJob(() => getJob(u, job.id), undefined, 40_000);
+    const ended = await waitForJob(() => getJob(u, job.id), undefined, 90_000);
     assert.equal(ended.state, 'succeeded', ended.error ?? '');
     assert.equal(await todoCount(u), 40_000);
   });
