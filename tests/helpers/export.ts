@@ -23,23 +23,12 @@ export async function untilNoExportBackends(db: Queryable, withinMs: number): Pr
   return performance.now() - started;
 }
 
-/**
- * Inserts `count` todos in one statement (one trigger run for the todo
- * count), oldest first, a millisecond apart, each `padding` characters long
- * past its number, so an export of them is large.
- */
-export async function seedMany(db: pg.Pool | pg.Client, userId: string, count: number, padding = 0): Promise<void> {
+/** Runs statements in one transaction free of the pool's statement timeout: on a busy machine bulk writes can take longer. */
+async function unhurried(db: pg.Pool | pg.Client, run: (client: pg.ClientBase) => Promise<unknown>): Promise<void> {
   const client = db instanceof pg.Pool ? await db.connect() : db;
   try {
-    // On a busy machine this can take longer than the pool's statement timeout.
     await client.query(`BEGIN; SET LOCAL statement_timeout = 0`);
-    await client.query(
-      `INSERT INTO todos (user_id, content, created_at, updated_at)
-       SELECT $1, 'seeded ' || i || repeat('.', $3::int), at, at
-         FROM generate_series(1, $2::int) AS i,
-              LATERAL (SELECT now() - interval '1 day' + i * interval '1 millisecond' AS at) AS x`,
-      [userId, count, padding],
-    );
+    await run(client);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -48,6 +37,30 @@ export async function seedMany(db: pg.Pool | pg.Client, userId: string, count: n
     if (client !== db) (client as pg.PoolClient).release();
   }
 }
+
+/**
+ * Inserts `count` todos in one statement (one trigger run for the todo
+ * count), oldest first, a millisecond apart, each `padding` characters long
+ * past its number, so an export of them is large.
+ */
+export const seedMany = (db: pg.Pool | pg.Client, userId: string, count: number, padding = 0) =>
+  unhurried(db, (client) =>
+    client.query(
+      `INSERT INTO todos (user_id, content, created_at, updated_at)
+       SELECT $1, 'seeded ' || i || repeat('.', $3::int), at, at
+         FROM generate_series(1, $2::int) AS i,
+              LATERAL (SELECT now() - interval '1 day' + i * interval '1 millisecond' AS at) AS x`,
+      [userId, count, padding],
+    ),
+  );
+
+/**
+ * Removes users and their todos. Hundreds of thousands of other users' rows
+ * left behind shift the planner's statistics under later tests' EXPLAINs
+ * (tests/todos/list-plan-filtered.test.ts then chose a sort now and then).
+ */
+export const removeUsers = (db: pg.Pool | pg.Client, ids: string[]) =>
+  unhurried(db, (client) => client.query('DELETE FROM users WHERE id = ANY($1)', [ids]));
 
 /** A streamed GET the test reads at its own pace: the head and first chunk, then the rest or a hang-up. */
 export type OpenStream = {

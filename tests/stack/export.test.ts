@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { exportBackends, parseCsv, seedMany, untilNoExportBackends } from '../helpers/export';
+import { exportBackends, parseCsv, removeUsers, seedMany, untilNoExportBackends } from '../helpers/export';
 import { apiWorkers, appLog, asSession, sleep, stack, stackSession, stackStores, stackUser } from '../helpers/stack';
 import { assertTodo } from '../helpers/todos';
 
@@ -48,7 +48,10 @@ describe('export through nginx: streamed, in constant memory, limited per user',
     await seedMany(stores.db, user.id, ROWS);
     console.log(`# seeded ${ROWS} todos in ${Math.round(performance.now() - started)} ms`);
   });
-  after(() => stores.close());
+  after(async () => {
+    await removeUsers(stores.db, [user.id]);
+    await stores.close();
+  });
 
   const exportOf = (auth: string, query = '', signal?: AbortSignal) =>
     fetch(`${stack.http}/api/todos/export${query}`, { headers: { authorization: auth }, ...(signal && { signal }) });

@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { exportSlotsKey, SLOT_TTL_MS } from '../../app/todos/export-slots';
 import { tokenUser, type TestApp } from '../helpers/app';
 import { dropRedis, settleRedis, startCachingApp } from '../helpers/caching';
-import { openStream, seedMany, untilNoExportBackends, type OpenStream } from '../helpers/export';
+import { openStream, removeUsers, seedMany, untilNoExportBackends, type OpenStream } from '../helpers/export';
 import { sleep } from '../helpers/todos';
 
 // Large enough that an export a test holds open is still running.
@@ -18,7 +18,14 @@ describe('todos: at most two exports per user at once', () => {
     [a, b] = await Promise.all([startCachingApp(), startCachingApp()]);
   });
   afterEach(() => settleRedis(a));
+  const seededIds: string[] = [];
+  // Their hundreds of thousands of rows go at the end, not to shift later tests' plans.
+  const seeded = <U extends { id: string }>(u: U): U => {
+    seededIds.push(u.id);
+    return u;
+  };
   after(async () => {
+    await removeUsers(a.deps.db, seededIds);
     await Promise.all([a.close(), b.close()]);
   });
 
@@ -38,7 +45,7 @@ describe('todos: at most two exports per user at once', () => {
   it('when a user runs two exports on two instances, then a third on either is 429 with Retry-After; others are not held back; a finished one frees its slot', async () => {
     const u = await tokenUser(a, 'limit');
     const other = await tokenUser(a, 'other');
-    await seedMany(a.deps.db, u.id, ROWS, PADDING);
+    await seedMany(a.deps.db, seeded(u).id, ROWS, PADDING);
     const first = await open(a, u.auth);
     const second = await open(b, u.auth);
     assert.deepEqual([first.status, second.status], [200, 200]);
@@ -66,7 +73,7 @@ describe('todos: at most two exports per user at once', () => {
     const small = await startCachingApp({ PG_POOL_MAX: '2' });
     try {
       const [u, v] = await Promise.all([tokenUser(small, 'busy-a'), tokenUser(small, 'busy-b')]);
-      await seedMany(small.deps.db, u.id, ROWS, PADDING);
+      await seedMany(small.deps.db, seeded(u).id, ROWS, PADDING);
       const held = await open(small, u.auth);
       assert.equal(held.status, 200);
       const busy = await open(small, v.auth);
@@ -101,7 +108,7 @@ describe('todos: at most two exports per user at once', () => {
 
   it('when Redis is away, then each instance counts its own exports: two run, a third there is 429, and a hung-up one frees its place', async () => {
     const u = await tokenUser(a, 'no-redis');
-    await seedMany(a.deps.db, u.id, ROWS, PADDING);
+    await seedMany(a.deps.db, seeded(u).id, ROWS, PADDING);
     await dropRedis(a);
     const held = [await open(a, u.auth), await open(a, u.auth)];
     assert.deepEqual(

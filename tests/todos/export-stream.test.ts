@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startApp, tokenUser, type TestApp } from '../helpers/app';
 import { EXPORT_BEGIN, EXPORT_SQL } from '../../app/todos/queries';
-import { exportBackends, openStream, parseNdjson, seedMany, untilNoExportBackends } from '../helpers/export';
+import { exportBackends, openStream, parseNdjson, removeUsers, seedMany, untilNoExportBackends } from '../helpers/export';
 import { nodesOf, shapeOf, type PlanNode } from '../helpers/plans';
 import { allTodoIds, createTodo, sleep, startTodosApp } from '../helpers/todos';
 
@@ -16,13 +16,22 @@ describe('todos: an export streams from one snapshot and lets go of its connecti
   before(async () => {
     t = await startTodosApp();
   });
-  after(() => t.close());
+  const seededIds: string[] = [];
+  // Their hundreds of thousands of rows go at the end, not to shift later tests' plans.
+  const seeded = <U extends { id: string }>(u: U): U => {
+    seededIds.push(u.id);
+    return u;
+  };
+  after(async () => {
+    await removeUsers(t.deps.db, seededIds);
+    await t.close();
+  });
 
   const open = (auth: string) => openStream(`${t.url}/api/todos/export`, { authorization: auth });
 
   it('when todos are created, deleted and changed while an export is half read, then it lists exactly the todos of its start, once each, and ends whole', async () => {
     const u = await tokenUser(t, 'snapshot');
-    await seedMany(t.deps.db, u.id, ROWS, PADDING);
+    await seedMany(t.deps.db, seeded(u).id, ROWS, PADDING);
     const before = await allTodoIds(t, u.id);
     const stream = await open(u.auth);
     assert.equal(stream.status, 200);
@@ -51,7 +60,7 @@ describe('todos: an export streams from one snapshot and lets go of its connecti
 
   it('when the client hangs up mid-export, then its cursor and connection are gone at once, the slot is free and the next export works', async () => {
     const u = await tokenUser(t, 'hang-up');
-    await seedMany(t.deps.db, u.id, ROWS, PADDING);
+    await seedMany(t.deps.db, seeded(u).id, ROWS, PADDING);
     const stream = await open(u.auth);
     assert.equal(stream.status, 200);
     await sleep(100);
@@ -73,8 +82,8 @@ describe('todos: an export streams from one snapshot and lets go of its connecti
 
   it('when a user holds a small share of the table, then the export still walks the index in list order with no sort, so the first rows come at once', async () => {
     const [u, crowd] = await Promise.all([tokenUser(t, 'plan'), tokenUser(t, 'crowd')]);
-    await seedMany(t.deps.db, crowd.id, 50_000);
-    await seedMany(t.deps.db, u.id, 5_000);
+    await seedMany(t.deps.db, seeded(crowd).id, 50_000);
+    await seedMany(t.deps.db, seeded(u).id, 5_000);
     await t.deps.db.query('ANALYZE todos');
     // As the export plans it: in its transaction, with its settings.
     const client = await t.deps.db.connect();
@@ -97,7 +106,7 @@ describe('todos: an export streams from one snapshot and lets go of its connecti
     const slow = await startApp({ PASSWORD_SCRYPT_LOG_N: '10', PG_STATEMENT_TIMEOUT_MS: '200' });
     try {
       const u = await tokenUser(slow, 'slow');
-      await seedMany(t.deps.db, u.id, ROWS, PADDING);
+      await seedMany(t.deps.db, seeded(u).id, ROWS, PADDING);
       const stream = await openStream(`${slow.url}/api/todos/export`, { authorization: u.auth });
       // Stalled ten times the statement timeout and the pool's idle-in-transaction timeout.
       await sleep(2_000);
