@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { CsvError, parse } from 'csv-parse/sync';
+import { restoredCell } from './export';
 import { LINE_FIELDS, lineRecord, type ImportRecord } from './import-line';
 
 const OUR_COLUMNS = ['id', 'content', 'is_finished', 'created_at', 'updated_at', 'finished_at'];
@@ -68,13 +69,6 @@ export function* csvRecords(upload: Buffer, uploadDigest: Buffer): Generator<Imp
   if (failure) yield failure;
 }
 
-/**
- * This app's export writes a cell that starts with =, +, -, @, tab or CR
- * with a ' in front, so a spreadsheet shows it as text instead of running
- * it as a formula; this takes that ' off again, and no other.
- */
-const unneutralise = (cell: string) => (/^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell);
-
 function ourFields(names: string[]): (cells: string[]) => Record<string, unknown> {
   return (cells) => {
     const fields: Record<string, unknown> = {};
@@ -82,7 +76,8 @@ function ourFields(names: string[]): (cells: string[]) => Record<string, unknown
       const cell = cells[i] ?? '';
       // An empty cell is a field left out, except content, whose emptiness is the error.
       if (!LINE_FIELDS.includes(name) || (cell === '' && name !== 'content')) return;
-      if (name !== 'is_finished') fields[name] = unneutralise(cell);
+      // The export's formula guard, undone by its own inverse (app/todos/export.ts).
+      if (name !== 'is_finished') fields[name] = restoredCell(cell);
       // Spreadsheets write booleans as TRUE and FALSE.
       else fields[name] = /^(true|false)$/i.test(cell) ? cell.toLowerCase() === 'true' : cell;
     });

@@ -131,3 +131,26 @@ describe('the job worker as an admin runs it', () => {
     assert.ok((await jobWorker()).pid > 0);
   });
 });
+
+describe('an idle job events stream through nginx', () => {
+  it('when a job waits with nothing to report, then a heartbeat comment comes every 15 s and nginx keeps the stream open', async () => {
+    const s = await stackSession();
+    const stores = await stackStores();
+    // A job accepted but not queued: it stays as it is for this test.
+    const { rows } = await stores.db.query<{ id: string }>(
+      "INSERT INTO jobs (user_id, kind, total) VALUES ($1, 'import', 10) RETURNING id",
+      [s.id],
+    );
+    await stores.close();
+    const res = await fetch(`${stack.http}/api/jobs/${rows[0]!.id}/events`, { headers: { cookie: s.cookie, accept: 'text/event-stream' } });
+    assert.equal(res.status, 200);
+    const started = Date.now();
+    const events = await readEvents(res, (e) => e.comment !== undefined);
+    assert.equal(events[0]?.event, 'progress', 'the current state first');
+    assert.equal((JSON.parse(events[0].data!) as JobBody).state, 'queued');
+    const heartbeat = events.at(-1)!;
+    assert.equal(heartbeat.comment, 'heartbeat');
+    const after = heartbeat.at - started;
+    assert.ok(after >= 14_000 && after < 17_000, `heartbeat after ${after} ms`);
+  });
+});

@@ -232,7 +232,7 @@ describe('an export imported again, through nginx', () => {
     it(`when account A's ${format} export is imported into B, then B's list is A's; into A itself, nothing is created`, async () => {
       const a = await stackUser();
       // Some todos created through the API, with formulas, quotes and ties in created_at.
-      const tricky = ['=SUM(A1:A2)', '+1', '-2', '@cmd', 'with "quotes", and a comma', 'line\nbreak'];
+      const tricky = ['=SUM(A1:A2)', '+1', '-2', '@cmd', "'=already quoted", "'apostrophe", 'with "quotes", and a comma', 'line\nbreak'];
       for (const content of tricky) {
         const res = await fetch(`${stack.http}/api/todos`, {
           method: 'POST',
