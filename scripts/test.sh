@@ -49,6 +49,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
   rm -rf "$(pg_datadir "$TEST_DATA/pg")" "$TEST_DATA/pg-password"
   started_pg=1
   DATABASE_URL=$(start_postgres "$TEST_DATA/pg" "$PG_PORT" todo_test fast)
+  export TEST_PG_DIR="$TEST_DATA/pg"
 fi
 if [ -z "${REDIS_URL:-}" ]; then
   ensure_packages redis
