@@ -1,6 +1,6 @@
-# Running the services without root: the system user they run as, and
-# folders that user can reach. Root is needed to install packages, not to
-# serve. Sourced by lib.sh.
+# Running the services without root: the system user they run as, folders
+# that user can reach, and the release (the code it runs). Root is needed
+# to install packages, not to serve. Sourced by lib.sh.
 # shellcheck shell=bash
 
 # service_user: prints who runs the services. As root, the system user
@@ -75,3 +75,29 @@ service_dir() {
   if [ "$(id -u)" = 0 ] && [ "$(stat -c %U "$dir")" != "$user" ]; then chmod -R go-rwx "$dir" && chown -R "$user:" "$dir"; fi
   as_service chmod 700 "$dir"
 }
+
+# make_release DIR: puts what the apps run (dist/, package.json,
+# node_modules) in DIR, readable by the service user, as root's, so no
+# service can change the code it or PM2 runs. It is made beside DIR and
+# renamed into place: a worker starting meanwhile finds one release or the
+# other, and the paths PM2 knows stay the same. The one it replaces is left
+# as DIR.next.*.old until drop_old_releases.
+# dist/ is copied (a build rewrites its files in place); node_modules is
+# hard-linked (npm ci writes new files, so the links keep what the release
+# was made with), unless others cannot read some of it or it is on another
+# file system.
+make_release() {
+  local dir=$1 next
+  next=$(mktemp -d "$dir.next.XXXXXXXX") || die "could not make a folder beside $dir"
+  cp -a "$ROOT/dist" "$ROOT/package.json" "$next/"
+  chmod -R a+rX "$next"
+  if [ "$(id -u)" = 0 ] && [ -n "$(find "$ROOT/node_modules" \( -type d ! -perm -o=rx \) -o \( -type f ! -perm -o=r \) | head -n 1)" ] \
+     || ! cp -al "$ROOT/node_modules" "$next/" 2>/dev/null; then
+    rm -rf "$next/node_modules"
+    cp -a "$ROOT/node_modules" "$next/" && chmod -R a+rX "$next/node_modules"
+  fi
+  if [ -e "$dir" ]; then mv -T "$dir" "$next.old"; fi
+  mv -T "$next" "$dir"
+}
+
+drop_old_releases() { rm -rf "$1".next.*; }
