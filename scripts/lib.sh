@@ -108,10 +108,13 @@ start_postgres() {
     (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$pwfile")
     local su_pw; su_pw=$(mktemp); head -c 18 /dev/urandom | base64 >"$su_pw"
     [ "$(id -u)" = 0 ] && chown postgres: "$su_pw"
+    rm -f "$dir.initdb.log"
     (umask 077 && as_postgres "$bin/initdb" -D "$dir" -U postgres --pwfile="$su_pw" --auth-local=peer --auth-host=scram-sha-256 \
       -E UTF8 --locale=C.UTF-8 >"$dir.initdb.log" 2>&1) || { rm -f "$su_pw"; die "initdb failed: see $dir.initdb.log"; }
     rm -f "$su_pw"
   fi
+  # An earlier version left it readable by all.
+  chmod -f go-rwx "$dir.initdb.log" || true
   # Unix socket paths are limited to ~100 bytes.
   local sock=$dir
   if [ ${#sock} -ge 90 ]; then
