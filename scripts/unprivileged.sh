@@ -82,21 +82,25 @@ service_dir() {
 # renamed into place: a worker starting meanwhile finds one release or the
 # other, and the paths PM2 knows stay the same. The one it replaces is left
 # as DIR.next.*.old until drop_old_releases.
-# dist/ is copied (a build rewrites its files in place); node_modules is
-# hard-linked (npm ci writes new files, so the links keep what the release
-# was made with), unless others cannot read some of it or it is on another
-# file system.
+# dist/ is copied (a build rewrites its files in place). node_modules, when
+# npm installed the same packages as for the release it replaces, is moved
+# over from it; else hard-linked (npm writes new files, so the links keep
+# what the release was made with): 15,000 links take seconds to make and
+# remove on a busy disk. It is copied if others cannot read some of it or
+# it is on another file system.
 make_release() {
-  local dir=$1 next
+  local dir=$1 next same=''
   next=$(mktemp -d "$dir.next.XXXXXXXX") || die "could not make a folder beside $dir"
   cp -a "$ROOT/dist" "$ROOT/package.json" "$next/"
   chmod -R a+rX "$next"
-  if [ "$(id -u)" = 0 ] && [ -n "$(find "$ROOT/node_modules" \( -type d ! -perm -o=rx \) -o \( -type f ! -perm -o=r \) | head -n 1)" ] \
+  if cmp -s "$ROOT/node_modules/.package-lock.json" "$dir/node_modules/.package-lock.json"; then same=1
+  elif [ "$(id -u)" = 0 ] && [ -n "$(find "$ROOT/node_modules" \( -type d ! -perm -o=rx \) -o \( -type f ! -perm -o=r \) | head -n 1)" ] \
      || ! cp -al "$ROOT/node_modules" "$next/" 2>/dev/null; then
     rm -rf "$next/node_modules"
     cp -a "$ROOT/node_modules" "$next/" && chmod -R a+rX "$next/node_modules"
   fi
   if [ -e "$dir" ]; then mv -T "$dir" "$next.old"; fi
+  if [ -n "$same" ]; then mv "$next.old/node_modules" "$next/"; fi
   mv -T "$next" "$dir"
 }
 
