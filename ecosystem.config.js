@@ -8,11 +8,15 @@ const { readStackEnv } = require('./scripts/stack-env');
 // The drain timings nginx and the app agree on (app/nginx-contract.ts).
 const contract = require('./app/nginx-contract.json');
 
-const root = __dirname;
-const envFile = process.env.TODO_STACK_ENV || path.join(root, '.data', 'run', 'stack.env');
+const checkout = __dirname;
+const envFile = process.env.TODO_STACK_ENV || path.join(checkout, '.data', 'run', 'stack.env');
 const stack = readStackEnv(envFile);
 const setting = (name, fallback) => process.env[name] || stack[name] || fallback;
-const logDir = setting('LOG_DIR', path.join(root, '.data', 'run', 'logs'));
+const logDir = setting('LOG_DIR', path.join(checkout, '.data', 'run', 'logs'));
+// The apps run from the release the run command made: the build copied
+// where the service user can read it (this checkout may be in /root), which
+// a later build here does not change.
+const root = setting('RELEASE_DIR', checkout);
 // The Node.js the project pins (package.json), never the machine's. Cluster
 // workers run on the PM2 daemon's Node.js, which the run command keeps equal
 // to this one (scripts/stack.sh, ensure_pm2_node).
@@ -90,3 +94,14 @@ module.exports = {
     },
   ],
 };
+
+// Run as root, the run command names an unprivileged system user in
+// stack.env, and every app runs as it. PM2 switches a cluster worker with
+// setgid and setuid alone, which would keep the daemon's supplementary
+// groups (root's): the preload drops them while it still may.
+if (stack.SERVICE_USER) {
+  for (const app of module.exports.apps) {
+    app.uid = stack.SERVICE_USER;
+    app.node_args = [...(app.node_args ?? []), '--require', path.join(root, 'dist', 'pm2-preload.js')];
+  }
+}

@@ -11,6 +11,9 @@ JS_MODULE=/usr/lib/nginx/modules/ngx_http_js_module.so
 log() { printf '\033[1m[todo-stack]\033[0m %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# shellcheck source=scripts/unprivileged.sh
+source "$ROOT/scripts/unprivileged.sh"
+
 # --- packages ----------------------------------------------------------------
 
 APT_UPDATED=
@@ -89,33 +92,8 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# private_dir RECORD TEMPLATE: a folder made by mktemp from TEMPLATE (root's,
-# mode 711: others may pass through, not look in), named in the file RECORD
-# so later runs find it again. Never a predictable path that someone else
-# could have made first, or a link.
-private_dir() {
-  local record=$1 template=$2 dir
-  dir=$(cat "$record" 2>/dev/null || true)
-  if [ -z "$dir" ] || [ -L "$dir" ] || [ ! -d "$dir" ] || [ "$(stat -c %u:%a "$dir")" != "$(id -u):711" ]; then
-    dir=$(mktemp -d "$template") || die "could not make a folder from $template"
-    chmod 711 "$dir"
-    echo "$dir" >"$record"
-  fi
-  echo "$dir"
-}
-
-# The data folder must be reachable by the postgres user; a clone under a
-# private home folder (/root) is not, so it then lives in a private folder
-# under /var/tmp, named in pg.location beside where it would have been.
-pg_datadir() {
-  local wanted=$1
-  mkdir -p "$(dirname "$wanted")"
-  if [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$(dirname "$wanted")" 2>/dev/null; then
-    echo "$wanted"
-  else
-    echo "$(private_dir "$(dirname "$wanted")/pg.location" /var/tmp/todo-stack-pg.XXXXXXXX)/pg"
-  fi
-}
+# The data folder must be reachable by the postgres user (reachable_dir).
+pg_datadir() { reachable_dir postgres "$1"; }
 
 # start_postgres DIR PORT DBNAME [durable|fast]: prints the DATABASE_URL.
 start_postgres() {
@@ -130,10 +108,13 @@ start_postgres() {
     (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$pwfile")
     local su_pw; su_pw=$(mktemp); head -c 18 /dev/urandom | base64 >"$su_pw"
     [ "$(id -u)" = 0 ] && chown postgres: "$su_pw"
-    as_postgres "$bin/initdb" -D "$dir" -U postgres --pwfile="$su_pw" --auth-local=peer --auth-host=scram-sha-256 \
-      -E UTF8 --locale=C.UTF-8 >"$dir.initdb.log" 2>&1 || { rm -f "$su_pw"; die "initdb failed: see $dir.initdb.log"; }
+    rm -f "$dir.initdb.log"
+    (umask 077 && as_postgres "$bin/initdb" -D "$dir" -U postgres --pwfile="$su_pw" --auth-local=peer --auth-host=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 >"$dir.initdb.log" 2>&1) || { rm -f "$su_pw"; die "initdb failed: see $dir.initdb.log"; }
     rm -f "$su_pw"
   fi
+  # An earlier version left it readable by all.
+  chmod -f go-rwx "$dir.initdb.log" || true
   # Unix socket paths are limited to ~100 bytes.
   local sock=$dir
   if [ ${#sock} -ge 90 ]; then
@@ -172,13 +153,18 @@ stop_postgres() {
 
 # --- Redis -----------------------------------------------------------------------
 
-# Each private Redis has a password (redis-password in its folder, made once,
-# readable by its owner only) kept in a config file, never on a command line.
+# Each private Redis runs as the service user in a folder of its own (mode
+# 700) with its password (redis-password, made once), a config file that
+# holds it (never a command line), its log and its append-only file, all
+# made by that user with mode 600. Root works in the folder only as that user.
 redis_password() {
   local file=$1/redis-password
-  if [ ! -f "$file" ]; then (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$file"); fi
-  cat "$file"
+  as_service test -f "$file" || head -c 18 /dev/urandom | base64 | tr '+/' '-_' | service_write "$file"
+  as_service cat "$file"
 }
+
+# redis_auth PORT PASSWORD REDIS-CLI-ARGS...
+redis_auth() { REDISCLI_AUTH=$2 redis-cli --no-auth-warning -p "$1" "${@:3}" 2>/dev/null; }
 
 # start_redis DIR PORT [durable|fast|cache]: prints the REDIS_URL.
 #   durable: append-only file, never evicts (limits, copy lists, queues);
@@ -186,28 +172,41 @@ redis_password() {
 #   cache: no file; evicts only keys that expire (every cache key does),
 #   within CACHE_REDIS_MAXMEMORY (256mb).
 start_redis() {
-  local dir=$1 port=$2 mode=${3:-durable} pw reply
-  mkdir -p "$dir" && chmod 700 "$dir"
+  local dir port=$2 mode=${3:-durable} pw reply user owner _
+  user=$(service_user)
+  dir=$(reachable_dir "$user" "$1")
+  service_dir "$dir"
   pw=$(redis_password "$dir")
   # A server already on the port is used only if it is this one: it must
   # ask for a password, and take ours.
   reply=$(redis-cli -p "$port" ping 2>/dev/null || true)
   [ "$reply" = PONG ] && die "a Redis on 127.0.0.1:$port answers without a password; refusing to use it (stop it, or name a server in REDIS_URL)"
-  if [ -n "$reply" ] && [ "$(REDISCLI_AUTH=$pw redis-cli --no-auth-warning -p "$port" ping 2>/dev/null)" != PONG ]; then
+  if [ -n "$reply" ] && [ "$(redis_auth "$port" "$pw" ping)" != PONG ]; then
     die "the Redis on 127.0.0.1:$port is not this stack's (it refuses $dir/redis-password)"
+  fi
+  # One that an earlier version started as root is started again as the
+  # service user (the append-only file keeps the durable one's data).
+  if [ -n "$reply" ]; then
+    owner=$(stat -c %U "/proc/$(redis_auth "$port" "$pw" info server | sed -n 's/^process_id:\([0-9]*\).*/\1/p')")
+    if [ "$owner" != "$user" ]; then
+      log "restarting Redis on 127.0.0.1:$port as $user (it ran as $owner)"
+      redis_auth "$port" "$pw" shutdown >/dev/null || true
+      for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 || break; sleep 0.1; done
+      service_dir "$dir"
+      reply=''
+    fi
   fi
   if [ -z "$reply" ]; then
     local settings=(--appendonly yes --appendfsync everysec --maxmemory 512mb --maxmemory-policy noeviction)
     [ "$mode" = fast ] && settings=(--appendonly no --maxmemory 512mb --maxmemory-policy noeviction)
     [ "$mode" = cache ] && settings=(--appendonly no --maxmemory "${CACHE_REDIS_MAXMEMORY:-256mb}" --maxmemory-policy volatile-lru)
-    (umask 077 && printf 'requirepass %s\n' "$pw" >"$dir/redis.conf")
-    log "starting Redis ($mode) on 127.0.0.1:$port"
-    redis-server "$dir/redis.conf" --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
-      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' "${settings[@]}" >/dev/null \
+    printf 'requirepass %s\n' "$pw" | service_write "$dir/redis.conf"
+    log "starting Redis ($mode) on 127.0.0.1:$port as $user"
+    as_service sh -c 'umask 077 && exec "$@"' sh redis-server "$dir/redis.conf" --bind 127.0.0.1 --port "$port" --dir "$dir" \
+      --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' "${settings[@]}" >/dev/null \
       || die "Redis did not start: see $dir/redis.log"
-    local _
     for _ in $(seq 50); do
-      [ "$(REDISCLI_AUTH=$pw redis-cli --no-auth-warning -p "$port" ping 2>/dev/null)" = PONG ] && break
+      [ "$(redis_auth "$port" "$pw" ping)" = PONG ] && break
       sleep 0.1
     done
   fi
@@ -215,12 +214,14 @@ start_redis() {
 }
 
 stop_redis() {
-  local dir=$1 port=$2
+  local dir port=$2
+  dir=$(reachable_dir "$(service_user)" "$1")
   [ -f "$dir/redis.pid" ] || return 0
   log "stopping Redis (127.0.0.1:$port)"
-  REDISCLI_AUTH=$(cat "$dir/redis-password" 2>/dev/null) redis-cli --no-auth-warning -p "$port" shutdown nosave >/dev/null 2>&1 \
-    || kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
-  rm -f "$dir/redis.pid"
+  service_dir "$dir"
+  redis_auth "$port" "$(as_service cat "$dir/redis-password" 2>/dev/null)" shutdown nosave >/dev/null \
+    || as_service kill "$(as_service cat "$dir/redis.pid")" 2>/dev/null || true
+  as_service rm -f "$dir/redis.pid"
 }
 
 # --- nginx ---------------------------------------------------------------------
@@ -236,13 +237,17 @@ contract() {
 # Reads HTTP_PORT HTTPS_PORT APP_PORT INTERNAL_HTTP_PORT APP_INTERNAL_PORT
 # STATIC_ROOT LOG_DIR from the environment.
 render_nginx() {
-  local run=$1 conf=$1/nginx user=www-data modules='' brotli=''
-  mkdir -p "$conf" "$run/tmp" "$run/cache" "$run/tls" "$LOG_DIR"
-  # Workers drop root; if they cannot read the UI from here, they stay root.
-  if [ "$(id -u)" != 0 ]; then user=$(id -un)
-  elif ! runuser -u www-data -- test -r "$STATIC_ROOT/index.html" 2>/dev/null; then user=root; fi
-  chmod 700 "$run/cache"
-  [ "$user" = www-data ] && chown -R www-data: "$run/tmp" "$run/cache"
+  local run=$1 conf=$1/nginx user group modules='' brotli='' tmp cache
+  # The master stays root (it binds the ports and reads the TLS key); the
+  # workers run as the service user, in temp and cache folders of their own.
+  user=$(service_user)
+  group=$(id -gn "$user")
+  tmp=$(reachable_dir "$user" "$run/tmp")
+  cache=$(reachable_dir "$user" "$run/cache")
+  mkdir -p "$conf" "$run/tls" "$LOG_DIR"
+  service_dir "$tmp"
+  service_dir "$cache"
+  as_service test -r "$STATIC_ROOT/index.html" || die "nginx's workers ($user) cannot read $STATIC_ROOT/index.html"
   if [ -f "$BROTLI_MODULE" ]; then
     modules="load_module $BROTLI_MODULE;"
     brotli="include $conf/snippets/brotli.conf;"
@@ -252,9 +257,9 @@ render_nginx() {
   [ -f "$JS_MODULE" ] || die "nginx's JavaScript module is missing: apt-get install libnginx-mod-http-js"
   modules="$modules load_module $JS_MODULE;"
   if [ ! -f "$run/tls/cert.pem" ]; then
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+    (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
       -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-      -keyout "$run/tls/key.pem" -out "$run/tls/cert.pem" >/dev/null 2>&1 || die "could not make a TLS certificate"
+      -keyout "$run/tls/key.pem" -out "$run/tls/cert.pem" >/dev/null 2>&1) || die "could not make a TLS certificate"
   fi
   # What the app and nginx must agree on comes from one file (app/nginx-contract.ts).
   local body_limit import_limit token_pattern private_inactive upstream_keepalive
@@ -282,7 +287,7 @@ render_nginx() {
   (cd "$ROOT/nginx" && find . -name '*.conf' -o -name '*.js') | while read -r f; do
     mkdir -p "$conf/$(dirname "$f")"
     sed -e "s#{{CONF_DIR}}#$conf#g" -e "s#{{RUN_DIR}}#$run#g" -e "s#{{LOG_DIR}}#$LOG_DIR#g" \
-        -e "s#{{STATIC_ROOT}}#$STATIC_ROOT#g" -e "s#{{USER}}#$user#g" \
+        -e "s#{{STATIC_ROOT}}#$STATIC_ROOT#g" -e "s#{{USER}}#$user $group#g" -e "s#{{TMP_DIR}}#$tmp#g" -e "s#{{CACHE_DIR}}#$cache#g" \
         -e "s#{{LOAD_MODULES}}#$modules#g" -e "s#{{BROTLI_INCLUDE}}#$brotli#g" \
         -e "s#{{LISTEN_ADDR}}#${LISTEN_ADDR:-127.0.0.1}#g" -e "s#{{EXTRA_LISTEN}}#${EXTRA_LISTEN:-}#g" \
         -e "s#{{HTTP_PORT}}#$HTTP_PORT#g" -e "s#{{HTTPS_PORT}}#$HTTPS_PORT#g" -e "s#{{APP_PORT}}#$APP_PORT#g" \
@@ -298,7 +303,9 @@ render_nginx() {
   if grep -rn '{{' "$conf" >&2; then die "nginx config has tokens left unrendered"; fi
 }
 
-start_nginx() {
+# The master makes its log files (and nginx -t its error log): not for others.
+start_nginx() (
+  umask 027
   local run=$1
   nginx -t -q -c "$run/nginx/nginx.conf" -p "$run" 2>&1 | grep -v 'could not open error log' >&2 || true
   nginx -t -q -c "$run/nginx/nginx.conf" -p "$run" 2>/dev/null || die "nginx -t failed on $run/nginx/nginx.conf"
@@ -309,7 +316,7 @@ start_nginx() {
     log "starting nginx on http://127.0.0.1:$HTTP_PORT and https://127.0.0.1:$HTTPS_PORT"
     nginx -c "$run/nginx/nginx.conf" -p "$run" 2>/dev/null || die "nginx did not start: see $LOG_DIR/nginx-error.log"
   fi
-}
+)
 
 stop_nginx() {
   local run=$1 pid

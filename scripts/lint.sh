@@ -30,6 +30,8 @@ nginx_check() {
   local tmp; tmp=$(mktemp -d)
   # shellcheck disable=SC2064 # expand $tmp now: it is local.
   trap "rm -rf '$tmp'" RETURN
+  # nginx's workers (the service user) must reach the UI and their folders.
+  chmod 711 "$tmp"
   mkdir -p "$tmp/web" && touch "$tmp/web/index.html"
   HTTP_PORT=1 HTTPS_PORT=2 APP_PORT=3 INTERNAL_HTTP_PORT=4 APP_INTERNAL_PORT=5 STATIC_ROOT="$tmp/web" LOG_DIR="$tmp/logs" render_nginx "$tmp/run"
   nginx -t -q -c "$tmp/run/nginx/nginx.conf" -p "$tmp/run"

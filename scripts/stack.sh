@@ -24,30 +24,66 @@ HTTP_PORT=${HTTP_PORT:-8080}
 APP_INTERNAL_PORT=${APP_INTERNAL_PORT:-3001}
 INTERNAL_HTTP_PORT=${INTERNAL_HTTP_PORT:-8090}
 HTTPS_PORT=${HTTPS_PORT:-8443}
-LOG_DIR=$STACK_DIR/logs
-STATIC_ROOT=$ROOT/dist/web
 ENV_FILE=$STACK_DIR/stack.env
-export TODO_STACK_ENV=$ENV_FILE LOG_DIR STATIC_ROOT HTTP_PORT HTTPS_PORT APP_PORT APP_INTERNAL_PORT INTERNAL_HTTP_PORT
+RELEASE_DIR=''
+export TODO_STACK_ENV=$ENV_FILE HTTP_PORT HTTPS_PORT APP_PORT APP_INTERNAL_PORT INTERNAL_HTTP_PORT
 
-pm2() { npx --no-install pm2 "$@"; }
+# PM2 runs from the release once there is one: its daemon, and so the workers
+# it starts, then use files the service user can read (a fork-mode app loads
+# PM2's process container as that user). What the daemon writes (its own log,
+# a fork-mode app's logs, a dump with the apps' settings) is not for others.
+pm2() {
+  if [ -n "$RELEASE_DIR" ] && [ -x "$RELEASE_DIR/node_modules/.bin/pm2" ]; then
+    (umask 027 && PATH="$RELEASE_DIR/node_modules/.bin:$PATH" "$RELEASE_DIR/node_modules/.bin/pm2" "$@")
+  else
+    npx --no-install pm2 "$@"
+  fi
+}
 
 # PM2 runs cluster workers on its daemon's Node.js, not on the app's
-# interpreter setting: a daemon that another Node.js started (a global pm2,
-# an older checkout) is moved to ours first, its processes with it.
+# interpreter setting: a daemon that runs from anywhere but the release (a
+# global pm2, the checkout, another Node.js) is moved there first, its
+# processes with it. A daemon started from an earlier release is fine: the
+# release's path stays, and the earlier one shows as release.next.*.old.
 ensure_pm2_node() {
-  local pidfile=${PM2_HOME:-$HOME/.pm2}/pm2.pid exe theirs
+  local pidfile=${PM2_HOME:-$HOME/.pm2}/pm2.pid pid exe theirs release
   [ -f "$pidfile" ] || return 0
-  exe=$(readlink "/proc/$(cat "$pidfile")/exe" 2>/dev/null) || return 0
-  theirs=$("$exe" --version 2>/dev/null) || return 0
-  [ "$theirs" = "$(node --version)" ] && return 0
-  log "PM2's daemon runs Node.js $theirs; restarting it on $(node --version) (pm2 update)"
+  pid=$(cat "$pidfile")
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 0
+  theirs=$("/proc/$pid/exe" --version 2>/dev/null) || return 0
+  release="$(cd "$(dirname "$RELEASE_DIR")" && pwd -P)/$(basename "$RELEASE_DIR")"
+  if [ "$theirs" = "$(node --version)" ] && [[ $exe == "$release"/* || $exe == "$release".next.* ]]; then return 0; fi
+  log "PM2's daemon runs ${exe% (deleted)} ($theirs); restarting it from the release (pm2 update)"
   pm2 update >/dev/null
+}
+
+# The log folder is root's (nginx's master and PM2's daemon write there as
+# root, and must not follow a link the service planted), open to the
+# service's group only. Cluster workers open their own log files after
+# becoming the service user, so those files are made for them.
+prepare_logs() {
+  local user=$1 file
+  mkdir -p "$LOG_DIR"
+  if [ "$(id -u)" = 0 ]; then chown "root:$(id -gn "$user")" "$LOG_DIR"; fi
+  chmod 750 "$LOG_DIR"
+  node -e 'for (const a of require(process.argv[1]).apps) for (const f of [a.out_file, a.error_file]) if (f) console.log(f)' \
+    "$ROOT/ecosystem.config.js" | while read -r file; do
+    (umask 027 && touch "$file")
+    if [ "$(id -u)" = 0 ]; then chown "$user:" "$file"; fi
+  done
+  # Files an earlier version made readable by all.
+  chmod -R o-rwx "$LOG_DIR"
 }
 
 up() {
   ensure_node_modules
   ensure_packages nginx openssl curl
-  mkdir -p "$STACK_DIR" "$LOG_DIR"
+  mkdir -p "$STACK_DIR"
+  local user; user=$(service_user)
+  LOG_DIR=$(reachable_dir "$user" "$STACK_DIR/logs")
+  RELEASE_DIR=$(reachable_dir "$user" "$STACK_DIR/release")
+  STATIC_ROOT=$RELEASE_DIR/dist/web
+  export LOG_DIR STATIC_ROOT
   # Settings already chosen by an earlier `up` (or given by the caller) win.
   local saved_db='' saved_redis='' saved_cache=''
   if [ -f "$ENV_FILE" ]; then
@@ -91,7 +127,10 @@ LOG_LEVEL=${LOG_LEVEL:-info}
 WEB_CONCURRENCY=${WEB_CONCURRENCY:-$(nproc)}
 PG_POOL_MAX=${PG_POOL_MAX:-10}
 EDGE_PURGE_URL=http://127.0.0.1:$INTERNAL_HTTP_PORT/_edge/purge
+RELEASE_DIR=$RELEASE_DIR
 ENV
+  # As root, the apps run as the service user (ecosystem.config.js).
+  if [ "$(id -u)" = 0 ]; then echo "SERVICE_USER=$user" >>"$ENV_FILE"; fi
   # Optional app settings given to `up` are passed on to the workers.
   local name
   for name in RATE_LIMIT_PER_MINUTE LOGIN_LIMIT_PER_EMAIL LOGIN_LIMIT_PER_EMAIL_AND_IP LOGIN_LIMIT_PER_IP SIGNUP_LIMIT_PER_IP \
@@ -104,9 +143,15 @@ ENV
   DATABASE_URL=$DATABASE_URL npx --no-install tsx app/cli/migrate.ts up >&2
   log "building"
   npm run --silent build >/dev/null
+  make_release "$RELEASE_DIR"
+  # PM2's folder holds its log and any `pm2 save` dump, the apps' settings
+  # (passwords) among them; an earlier daemon left it open to all.
+  mkdir -p "${PM2_HOME:-$HOME/.pm2}" && chmod -R o-rwx "${PM2_HOME:-$HOME/.pm2}"
   ensure_pm2_node
+  prepare_logs "$user"
   # Starts the apps, or reloads them one worker at a time if they run.
   pm2 startOrReload ecosystem.config.js --update-env >/dev/null
+  drop_old_releases "$RELEASE_DIR"
   render_nginx "$STACK_DIR"
   start_nginx "$STACK_DIR"
   wait_http "http://127.0.0.1:$HTTP_PORT/health/ready" 30 || die "the stack did not become ready; see $LOG_DIR"
@@ -127,10 +172,15 @@ down() {
 }
 
 # destroy: down, then remove the stack's folder and data (the benchmark's
-# throw-away stack).
+# throw-away stack), with the private folders made for it elsewhere.
 destroy() {
   down
-  rm -rf "$(pg_datadir "$STACK_DIR/pg")" "$STACK_DIR"
+  local record dir
+  for record in "$STACK_DIR"/*.location "$STACK_DIR/pg.socket"; do
+    dir=$(cat "$record" 2>/dev/null) || continue
+    case $dir in /var/tmp/todo-stack-*|/tmp/todo-stack-*) rm -rf "$dir" ;; esac
+  done
+  rm -rf "$STACK_DIR"
 }
 
 case ${1:-} in

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readStackEnv } from '../../scripts/stack-env';
 
 const run = promisify(execFile);
 
@@ -15,7 +16,8 @@ export const stack = {
   /** nginx's internal listener: purges and metrics, loopback only. */
   internal: need('STACK_INTERNAL_URL'),
   dir: need('STACK_DIR'),
-  logs: path.join(need('STACK_DIR'), 'logs'),
+  /** In the stack's folder, or a private one under /var/tmp when the service user cannot reach that. */
+  logs: readStackEnv(path.join(need('STACK_DIR'), 'stack.env')).LOG_DIR ?? path.join(need('STACK_DIR'), 'logs'),
 };
 
 function need(name: string): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,6 +96,8 @@ describe('a proxy in front, and plain HTTP sent to HTTPS (settings of the run co
   const ports = { HTTP_PORT: '18981', HTTPS_PORT: '18982', INTERNAL_HTTP_PORT: '18983' };
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'todo-nginx-'));
+    // nginx's workers (the service user) must reach the UI and their folders.
+    await chmod(dir, 0o711);
     await mkdir(path.join(dir, 'web'));
     await writeFile(path.join(dir, 'web', 'index.html'), '<!doctype html>');
     const env = await readFile(path.join(stack.dir, 'stack.env'), 'utf8');
