@@ -27,6 +27,17 @@ async function startImport(u: User, body: string, headers?: Record<string, strin
   return job;
 }
 
+/** A 40,000-line import that has committed its first batch: the fault tests strike then. */
+async function importUnderWay(u: User, tag: string): Promise<JobBody> {
+  const job = await startImport(u, ndjson(40_000, tag));
+  await waitForJob(
+    () => getJob(u, job.id),
+    (j) => j.progress.done > 0,
+    30_000,
+  );
+  return job;
+}
+
 describe('import jobs through nginx, run by the todo-jobs worker', () => {
   // A client of its own each time: the fault tests restart PostgreSQL.
   const todoCount = async (user: User) => {
@@ -135,12 +146,7 @@ describe('import jobs through nginx, run by the todo-jobs worker', () => {
 
   it('when the job worker is killed with SIGKILL mid-import, then the job is picked up again and every line is imported exactly once', async () => {
     const u = await stackUser();
-    const job = await startImport(u, ndjson(40_000, 'killed'));
-    await waitForJob(
-      () => getJob(u, job.id),
-      (j) => j.progress.done > 0,
-      30_000,
-    );
+    const job = await importUnderWay(u, 'killed');
     const victim = await jobWorker();
     process.kill(victim.pid, 'SIGKILL');
     const ended = await waitForJob(() => getJob(u, job.id), undefined, 90_000);
@@ -153,12 +159,7 @@ describe('import jobs through nginx, run by the todo-jobs worker', () => {
 
   it('when PostgreSQL restarts mid-import, then the job retries with backoff and ends with every line imported once', async () => {
     const u = await stackUser();
-    const job = await startImport(u, ndjson(40_000, 'restart'));
-    await waitForJob(
-      () => getJob(u, job.id),
-      (j) => j.progress.done > 0,
-      30_000,
-    );
+    const job = await importUnderWay(u, 'restart');
     await restartPostgres();
     // The stack's pools reconnect on their own; wait out the web workers' first failures.
     let ended: JobBody | undefined;
@@ -178,12 +179,7 @@ describe('import jobs through nginx, run by the todo-jobs worker', () => {
 
   it('when the job worker is reloaded mid-import, then the running batch finishes, the job goes back to the queue, and it still ends exactly once', async () => {
     const u = await stackUser();
-    const job = await startImport(u, ndjson(40_000, 'reload'));
-    await waitForJob(
-      () => getJob(u, job.id),
-      (j) => j.progress.done > 0,
-      30_000,
-    );
+    const job = await importUnderWay(u, 'reload');
     const before = await jobWorker();
     const reloadStarted = Date.now();
     await pm2('reload', 'todo-jobs');
