@@ -12,7 +12,7 @@ TEST_DATA=${TEST_DATA_DIR:-$ROOT/.data/test}
 PG_PORT=${TEST_PG_PORT:-54339}
 REDIS_PORT=${TEST_REDIS_PORT:-63809}
 CACHE_REDIS_PORT=${TEST_CACHE_REDIS_PORT:-63808}
-started_pg='' started_redis='' started_cache_redis='' started_stack=''
+started_pg='' started_redis='' started_cache_redis='' started_stack='' lint_pid=''
 
 # The test stack: same scripts as `npm start`, other ports and folders, so
 # tests can run while the real stack is up.
@@ -25,6 +25,7 @@ stack() {
 
 cleanup() {
   local rc=$?
+  [ -n "$lint_pid" ] && kill "$lint_pid" 2>/dev/null
   [ -n "$started_stack" ] && stack down
   [ -n "$started_pg" ] && stop_postgres "$TEST_DATA/pg"
   [ -n "$started_redis" ] && stop_redis "$TEST_DATA/redis" "$REDIS_PORT"
@@ -41,8 +42,13 @@ printf '%s\n' "${files[@]}" | grep -qE '^tests/(stack|browser)/' && needs_stack=
 printf '%s\n' "${files[@]}" | grep -q '^tests/browser/' && needs_browser=1
 
 ensure_node_modules
-# Static checks first (types, lint, format, shell, nginx -t): a finding fails the run.
-bash "$ROOT/scripts/lint.sh"
+# Static checks (types, lint, format, shell, nginx -t) run while the servers
+# start, and a finding fails the run before any test. Their packages come
+# first, so two package installs never run at once.
+ensure_packages nginx openssl shellcheck
+mkdir -p "$TEST_DATA"
+bash "$ROOT/scripts/lint.sh" >"$TEST_DATA/lint.log" 2>&1 &
+lint_pid=$!
 if [ -z "${DATABASE_URL:-}" ]; then
   ensure_packages postgres
   stop_postgres "$TEST_DATA/pg"
@@ -87,6 +93,11 @@ if [ -n "$needs_stack" ]; then
     STACK_HTTP_URL="http://127.0.0.1:${TEST_HTTP_PORT:-18080}" STACK_HTTPS_URL="https://127.0.0.1:${TEST_HTTPS_PORT:-18443}" \
     STACK_INTERNAL_URL="http://127.0.0.1:${TEST_INTERNAL_HTTP_PORT:-18090}"
 fi
+
+wait "$lint_pid" && lint_rc=0 || lint_rc=$?
+lint_pid=''
+cat "$TEST_DATA/lint.log" >&2
+[ "$lint_rc" -eq 0 ] || die "static checks failed (above); no test was run"
 
 log "running ${#files[@]} test files"
 # One file at a time: load, outage and counting tests must not disturb each other.

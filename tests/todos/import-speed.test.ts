@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { countLines } from '../../app/todos/import-parse';
 import { startApp, tokenUser, type TestApp, type TokenUser } from '../helpers/app';
-import { exportCsv, exportNdjson, importUpload, listed } from '../helpers/import';
+import { exportNdjson, importUpload, listed } from '../helpers/import';
 import { countTodos, seedTodos } from '../helpers/todos';
 
 const LINES = 100_000;
@@ -45,28 +45,29 @@ describe('todos: import speed (100,000 lines)', () => {
   });
   after(() => t.close());
 
-  for (const format of ['ndjson', 'csv'] as const) {
-    it(`when a ${format} export of ${LINES.toLocaleString('en-US')} todos is imported in batches of ${BATCH}, then its work takes well under 15 s (lines/s printed)`, async () => {
-      const upload = format === 'csv' ? await exportCsv(t.deps.db, source.id) : await exportNdjson(t.deps.db, source.id);
-      assert.equal(countLines(upload, format), LINES);
-      const target = await tokenUser(t, `import-speed-${format}`);
+  // NDJSON only: CSV shares the batches and the inserts, and `npm run bench`
+  // measures the whole import through the API.
+  const format = 'ndjson';
+  it(`when a ${format} export of ${LINES.toLocaleString('en-US')} todos is imported in batches of ${BATCH}, then its work takes well under 15 s (lines/s printed)`, async () => {
+    const upload = await exportNdjson(t.deps.db, source.id);
+    assert.equal(countLines(upload, format), LINES);
+    const target = await tokenUser(t, `import-speed-${format}`);
 
-      const [wall, node, backends] = [performance.now(), process.cpuUsage(), await backendsCpuMs(t)];
-      const result = await importUpload(t.deps.db, target.id, upload, format, { batchSize: BATCH });
-      const ms = performance.now() - wall;
-      const used = process.cpuUsage(node);
-      const nodeMs = (used.user + used.system) / 1000;
-      const pgMs = (await backendsCpuMs(t)) - backends;
+    const [wall, node, backends] = [performance.now(), process.cpuUsage(), await backendsCpuMs(t)];
+    const result = await importUpload(t.deps.db, target.id, upload, format, { batchSize: BATCH });
+    const ms = performance.now() - wall;
+    const used = process.cpuUsage(node);
+    const nodeMs = (used.user + used.system) / 1000;
+    const pgMs = (await backendsCpuMs(t)) - backends;
 
-      console.log(
-        `import ${format}: ${LINES.toLocaleString('en-US')} lines (${(upload.length / 2 ** 20).toFixed(1)} MiB) in ${result.batches} batches: ` +
-          `${(ms / 1000).toFixed(2)} s, ${Math.round(LINES / (ms / 1000)).toLocaleString('en-US')} lines/s; ` +
-          `CPU ${((nodeMs + pgMs) / 1000).toFixed(2)} s (node ${(nodeMs / 1000).toFixed(2)} s, PostgreSQL ${(pgMs / 1000).toFixed(2)} s)`,
-      );
-      assert.deepEqual([result.created, result.skipped, result.invalid.length], [LINES, 0, 0]);
-      assert.ok(nodeMs + pgMs < BOUND_MS, `took ${Math.round(nodeMs + pgMs)} ms of CPU`);
-      assert.equal(await countTodos(t, target.id), LINES);
-      assert.deepEqual(await listed(t.deps.db, target.id), await listed(t.deps.db, source.id));
-    });
-  }
+    console.log(
+      `import ${format}: ${LINES.toLocaleString('en-US')} lines (${(upload.length / 2 ** 20).toFixed(1)} MiB) in ${result.batches} batches: ` +
+        `${(ms / 1000).toFixed(2)} s, ${Math.round(LINES / (ms / 1000)).toLocaleString('en-US')} lines/s; ` +
+        `CPU ${((nodeMs + pgMs) / 1000).toFixed(2)} s (node ${(nodeMs / 1000).toFixed(2)} s, PostgreSQL ${(pgMs / 1000).toFixed(2)} s)`,
+    );
+    assert.deepEqual([result.created, result.skipped, result.invalid.length], [LINES, 0, 0]);
+    assert.ok(nodeMs + pgMs < BOUND_MS, `took ${Math.round(nodeMs + pgMs)} ms of CPU`);
+    assert.equal(await countTodos(t, target.id), LINES);
+    assert.deepEqual(await listed(t.deps.db, target.id), await listed(t.deps.db, source.id));
+  });
 });
