@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { assertProblem, startApp, uniqueEmail, type TestApp } from '../helpers/app';
+import { assertProblem, PRODUCTION_SCRYPT, startApp, uniqueEmail, type TestApp } from '../helpers/app';
 import { PASSWORD } from '../helpers/accounts';
 
 /** A hash as the app stores it, scrypt$<logN>$<r>$<p>$<salt>$<key>, made here without the app's code. */
@@ -14,7 +14,7 @@ function storedHash(password: string, logN: number, r: number, p: number): strin
 describe('password storage and checking', () => {
   let t: TestApp;
   before(async () => {
-    t = await startApp();
+    t = await startApp(PRODUCTION_SCRYPT);
   });
   after(() => t.close());
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { signUp, startApp, tokenUser, type TestApp } from '../helpers/app';
+import { PRODUCTION_SCRYPT, signUp, startApp, tokenUser, type TestApp } from '../helpers/app';
 import { holdsSecret, logIn, storedValues } from '../helpers/accounts';
 
 const SCRYPT = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$/;
@@ -8,7 +8,7 @@ const SCRYPT = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,
 describe('secrets are stored only as hashes', () => {
   let t: TestApp;
   before(async () => {
-    t = await startApp();
+    t = await startApp(PRODUCTION_SCRYPT);
   });
   after(() => t.close());
 

@@ -15,6 +15,9 @@ export type TestApp = {
 };
 
 /** The real app on a random port, over the test PostgreSQL and Redis. */
+/** The app's own scrypt cost, for the tests of it: `npm test` lowers it for the others (scripts/test.sh). */
+export const PRODUCTION_SCRYPT: NodeJS.ProcessEnv = { PASSWORD_SCRYPT_LOG_N: undefined, PASSWORD_SCRYPT_P: undefined };
+
 export async function startApp(env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
   const config = loadConfig({ ...process.env, ...env });
   const deps = await openDeps(config);

@@ -57,8 +57,9 @@ describe('the PM2 cluster behind nginx, under load', () => {
   it('when pm2 reloads the API under reads and writes, then no request fails', async (t) => {
     const connections = watchConnections();
     // One reload replaces each worker in turn (each waits out nginx's
-    // keepalive and drains: about 6 s) and then todo-jobs; about 16 s here.
-    const seconds = 28;
+    // keepalive and drains: about 6 s) and then todo-jobs: 15-16 s here,
+    // up to 24 s on a busy machine.
+    const seconds = 32;
     const loadStarted = Date.now();
     const load = wrk({ url: stack.http, connections: 50, seconds, script: MIXED, env: { TOKEN: token, WRITE_EVERY: '5' } });
     await sleep(3_000);
