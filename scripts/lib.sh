@@ -233,9 +233,18 @@ contract() {
     "$ROOT/app/nginx-contract.json" "$1" || die "app/nginx-contract.json has no $1"
 }
 
+# cors_map: CORS_ORIGINS (comma-separated origins, empty by default) as the
+# entries of nginx's map (snippets/cors-origins.conf); dies naming an entry
+# that is not an origin, so a typo fails the start instead of a browser.
+cors_map() {
+  local entries
+  entries=$(node "$ROOT/scripts/cors-origins.js" "${CORS_ORIGINS:-}") || die "$entries"
+  printf '%s' "$entries"
+}
+
 # render_nginx RUN_DIR: fills in nginx/ for this machine into RUN_DIR/nginx.
 # Reads HTTP_PORT HTTPS_PORT APP_PORT INTERNAL_HTTP_PORT APP_INTERNAL_PORT
-# STATIC_ROOT LOG_DIR from the environment.
+# STATIC_ROOT LOG_DIR (and the optional settings below) from the environment.
 render_nginx() {
   local run=$1 conf=$1/nginx user group modules='' brotli='' tmp cache
   # The master stays root (it binds the ports and reads the TLS key); the
@@ -284,6 +293,10 @@ render_nginx() {
     real_ip="$real_ip set_real_ip_from $proxy;"
   done
   [ -z "$real_ip" ] || real_ip="$real_ip real_ip_header X-Forwarded-For; real_ip_recursive on;"
+  # CORS_ORIGINS: pages on these origins may call the API with a token.
+  local cors_origins cors_vary=''
+  cors_origins=$(cors_map) || exit 1
+  [ -z "$cors_origins" ] || cors_vary=Origin
   (cd "$ROOT/nginx" && find . -name '*.conf' -o -name '*.js') | while read -r f; do
     mkdir -p "$conf/$(dirname "$f")"
     sed -e "s#{{CONF_DIR}}#$conf#g" -e "s#{{RUN_DIR}}#$run#g" -e "s#{{LOG_DIR}}#$LOG_DIR#g" \
@@ -298,6 +311,7 @@ render_nginx() {
         -e "s#{{BODY_LIMIT}}#$body_limit#g" -e "s#{{IMPORT_LIMIT}}#$import_limit#g" -e "s#{{TOKEN_PATTERN}}#$token_pattern#g" \
         -e "s#{{HTTPS_REDIRECT}}#$https_redirect#g" -e "s#{{REAL_IP}}#$real_ip#g" \
         -e "s#{{PRIVATE_INACTIVE}}#$private_inactive#g" -e "s#{{UPSTREAM_KEEPALIVE}}#$upstream_keepalive#g" \
+        -e "s#{{CORS_ORIGINS}}#$cors_origins#g" -e "s#{{CORS_VARY}}#$cors_vary#g" \
         "$ROOT/nginx/$f" >"$conf/$f"
   done
   if grep -rn '{{' "$conf" >&2; then die "nginx config has tokens left unrendered"; fi

@@ -33,7 +33,8 @@ nginx_check() {
   # nginx's workers (the service user) must reach the UI and their folders.
   chmod 711 "$tmp"
   mkdir -p "$tmp/web" && touch "$tmp/web/index.html"
-  HTTP_PORT=1 HTTPS_PORT=2 APP_PORT=3 INTERNAL_HTTP_PORT=4 APP_INTERNAL_PORT=5 STATIC_ROOT="$tmp/web" LOG_DIR="$tmp/logs" render_nginx "$tmp/run"
+  HTTP_PORT=1 HTTPS_PORT=2 APP_PORT=3 INTERNAL_HTTP_PORT=4 APP_INTERNAL_PORT=5 STATIC_ROOT="$tmp/web" LOG_DIR="$tmp/logs" \
+    CORS_ORIGINS=https://app.example.com,http://127.0.0.1:5173 render_nginx "$tmp/run"
   nginx -t -q -c "$tmp/run/nginx/nginx.conf" -p "$tmp/run"
 }
 check "nginx -t" nginx_check

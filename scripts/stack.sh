@@ -7,7 +7,8 @@
 # CACHE_REDIS_MAXMEMORY, APP_PORT,
 # APP_INTERNAL_PORT, HTTP_PORT, INTERNAL_HTTP_PORT,
 # HTTPS_PORT, WEB_CONCURRENCY, PM2_HOME; DATABASE_URL / REDIS_URL / CACHE_REDIS_URL to use
-# servers that already run instead of starting private ones.
+# servers that already run instead of starting private ones; nginx's
+# TRUSTED_PROXIES, HTTPS_REDIRECT, CORS_ORIGINS and NGINX_LIMIT_* (render_nginx).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -77,6 +78,8 @@ prepare_logs() {
 
 up() {
   ensure_node_modules
+  # A malformed CORS_ORIGINS fails the start before anything starts or reloads.
+  cors_map >/dev/null
   ensure_packages nginx openssl curl
   mkdir -p "$STACK_DIR"
   local user; user=$(service_user)

@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { sleep, stack } from '../helpers/stack';
+import { extraNginx, type ExtraNginx } from '../helpers/nginx';
+import { stack } from '../helpers/stack';
 
 const run = promisify(execFile);
-const LIB = path.join(__dirname, '..', '..', 'scripts', 'lib.sh');
 
 type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
 
@@ -92,60 +89,26 @@ describe('TLS and the session cookie over HTTPS', () => {
 });
 
 describe('a proxy in front, and plain HTTP sent to HTTPS (settings of the run command)', () => {
-  let dir: string;
-  const ports = { HTTP_PORT: '18981', HTTPS_PORT: '18982', INTERNAL_HTTP_PORT: '18983' };
+  let edge: ExtraNginx;
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'todo-nginx-'));
-    // nginx's workers (the service user) must reach the UI and their folders.
-    await chmod(dir, 0o711);
-    await mkdir(path.join(dir, 'web'));
-    await writeFile(path.join(dir, 'web', 'index.html'), '<!doctype html>');
-    const env = await readFile(path.join(stack.dir, 'stack.env'), 'utf8');
-    const appPort = /^PORT=(\d+)$/m.exec(env)![1]!;
-    const internalPort = /^INTERNAL_PORT=(\d+)$/m.exec(env)![1]!;
-    await run(
-      'bash',
-      ['-c', `source "${LIB}" && render_nginx "$1" && nginx -c "$1/nginx/nginx.conf" -p "$1"`, 'render', path.join(dir, 'run')],
-      {
-        env: {
-          ...process.env,
-          ...ports,
-          APP_PORT: appPort,
-          APP_INTERNAL_PORT: internalPort,
-          STATIC_ROOT: path.join(dir, 'web'),
-          LOG_DIR: path.join(dir, 'logs'),
-          HTTPS_REDIRECT: '1',
-          TRUSTED_PROXIES: '127.0.0.2',
-          NGINX_LIMIT_EXEMPT: '',
-        },
-      },
-    );
+    edge = await extraNginx({ HTTPS_REDIRECT: '1', TRUSTED_PROXIES: '127.0.0.2', NGINX_LIMIT_EXEMPT: '' });
   });
   after(async () => {
-    await run('nginx', ['-c', path.join(dir, 'run', 'nginx', 'nginx.conf'), '-p', path.join(dir, 'run'), '-s', 'quit']).catch(
-      () => undefined,
-    );
-    await sleep(300);
-    await rm(dir, { recursive: true, force: true });
+    await edge?.stop();
   });
 
   it('when HTTPS_REDIRECT is on, then plain HTTP is answered with a redirect to the same path over HTTPS', async () => {
-    const res = await fetch(`http://127.0.0.1:${ports.HTTP_PORT}/api/todos?limit=3`, { redirect: 'manual' });
+    const res = await fetch(`${edge.http}/api/todos?limit=3`, { redirect: 'manual' });
     assert.equal(res.status, 308);
-    assert.equal(res.headers.get('location'), `https://127.0.0.1:${ports.HTTPS_PORT}/api/todos?limit=3`);
+    assert.equal(res.headers.get('location'), `${edge.https}/api/todos?limit=3`);
   });
 
   it('when TRUSTED_PROXIES names a proxy, then X-Forwarded-For from it gives the client address, and from anyone else it is ignored', async () => {
-    const base = `https://127.0.0.1:${ports.HTTPS_PORT}`;
     const tag = randomUUID();
-    await request(base, `/health?${tag}-proxy`, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.9' } });
-    await request(base, `/health?${tag}-other`, { from: '127.0.0.3', headers: { 'x-forwarded-for': '203.0.113.9' } });
-    await sleep(1_300);
-    const lines = (await readFile(path.join(dir, 'logs', 'nginx-access.log'), 'utf8'))
-      .split('\n')
-      .filter((l) => l.includes(tag))
-      .map((l) => JSON.parse(l) as { uri: string; remote: string });
-    assert.equal(lines.find((l) => l.uri.endsWith('-proxy'))?.remote, '203.0.113.9');
-    assert.equal(lines.find((l) => l.uri.endsWith('-other'))?.remote, '127.0.0.3');
+    await request(edge.https, `/health?${tag}-proxy`, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.9' } });
+    await request(edge.https, `/health?${tag}-other`, { from: '127.0.0.3', headers: { 'x-forwarded-for': '203.0.113.9' } });
+    const lines = (await edge.accessLog()).filter((l) => String(l.uri).includes(tag));
+    assert.equal(lines.find((l) => String(l.uri).endsWith('-proxy'))?.remote, '203.0.113.9');
+    assert.equal(lines.find((l) => String(l.uri).endsWith('-other'))?.remote, '127.0.0.3');
   });
 });

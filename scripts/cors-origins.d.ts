@@ -1,0 +1,1 @@
+export function parseCorsOrigins(value: string): string[];
