@@ -165,7 +165,9 @@ down() {
   if [ -f "$ENV_FILE" ]; then
     pm2 delete ecosystem.config.js >/dev/null 2>&1 || true
     # The PM2 daemon goes too when it has nothing else to run.
-    if ! pm2 jlist 2>/dev/null | grep -q '"name"'; then pm2 kill >/dev/null 2>&1 || true; fi
+    # (grep reads it all: with -q, its early exit could fail the pipe under
+    # pipefail and kill a daemon that still runs other apps.)
+    if ! pm2 jlist 2>/dev/null | grep '"name"' >/dev/null; then pm2 kill >/dev/null 2>&1 || true; fi
   fi
   stop_nginx "$STACK_DIR"
   stop_redis "$STACK_DIR/redis" "$REDIS_PORT"

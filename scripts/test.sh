@@ -38,8 +38,13 @@ trap 'exit 130' INT TERM
 mapfile -t files < <(find "${@:-tests}" -name '*.test.ts' | sort)
 [ ${#files[@]} -gt 0 ] || die "no test files under: ${*:-tests}"
 needs_stack='' needs_browser=''
-printf '%s\n' "${files[@]}" | grep -qE '^tests/(stack|browser)/' && needs_stack=1
-printf '%s\n' "${files[@]}" | grep -q '^tests/browser/' && needs_browser=1
+# Not `grep -q` in a pipe: under pipefail its early exit can fail the pipe.
+for f in "${files[@]}"; do
+  case $f in
+    tests/browser/*) needs_stack=1 needs_browser=1 ;;
+    tests/stack/*) needs_stack=1 ;;
+  esac
+done
 
 ensure_node_modules
 # Static checks (types, lint, format, shell, nginx -t) run while the servers
