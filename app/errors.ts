@@ -56,6 +56,13 @@ export const limitReached = (code: string, detail: string) => new AppError({ sta
 export const unprocessable = (detail: string, errors: FieldError[]) =>
   new AppError({ status: 422, code: 'validation-failed', title: 'Validation failed', detail, errors });
 
+/**
+ * A write's condition (If-Match, or a batch operation's if_match) names a
+ * version the resource has moved on from. `headers` carry its current ETag.
+ */
+export const preconditionFailed = (code: string, detail: string, errors: FieldError[], headers?: Record<string, string>) =>
+  new AppError({ status: 412, code, title: 'Precondition failed', detail, errors, ...(headers && { headers }) });
+
 export const unavailable = (detail: string, retryAfterSeconds = 5) =>
   new AppError({
     status: 503,

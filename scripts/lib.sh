@@ -237,7 +237,7 @@ contract() {
 # Reads HTTP_PORT HTTPS_PORT APP_PORT INTERNAL_HTTP_PORT APP_INTERNAL_PORT
 # STATIC_ROOT LOG_DIR from the environment.
 render_nginx() {
-  local run=$1 conf=$1/nginx user group modules='' brotli='' tmp cache
+  local run=$1 conf=$1/nginx user group modules='' brotli='' brotli_off='' tmp cache
   # The master stays root (it binds the ports and reads the TLS key); the
   # workers run as the service user, in temp and cache folders of their own.
   user=$(service_user)
@@ -251,6 +251,7 @@ render_nginx() {
   if [ -f "$BROTLI_MODULE" ]; then
     modules="load_module $BROTLI_MODULE;"
     brotli="include $conf/snippets/brotli.conf;"
+    brotli_off='brotli off;'
   fi
   [ -f "$PURGE_MODULE" ] || die "nginx's cache purge module is missing: apt-get install libnginx-mod-http-cache-purge"
   modules="$modules load_module $PURGE_MODULE;"
@@ -288,7 +289,7 @@ render_nginx() {
     mkdir -p "$conf/$(dirname "$f")"
     sed -e "s#{{CONF_DIR}}#$conf#g" -e "s#{{RUN_DIR}}#$run#g" -e "s#{{LOG_DIR}}#$LOG_DIR#g" \
         -e "s#{{STATIC_ROOT}}#$STATIC_ROOT#g" -e "s#{{USER}}#$user $group#g" -e "s#{{TMP_DIR}}#$tmp#g" -e "s#{{CACHE_DIR}}#$cache#g" \
-        -e "s#{{LOAD_MODULES}}#$modules#g" -e "s#{{BROTLI_INCLUDE}}#$brotli#g" \
+        -e "s#{{LOAD_MODULES}}#$modules#g" -e "s#{{BROTLI_INCLUDE}}#$brotli#g" -e "s#{{BROTLI_OFF}}#$brotli_off#g" \
         -e "s#{{LISTEN_ADDR}}#${LISTEN_ADDR:-127.0.0.1}#g" -e "s#{{EXTRA_LISTEN}}#${EXTRA_LISTEN:-}#g" \
         -e "s#{{HTTP_PORT}}#$HTTP_PORT#g" -e "s#{{HTTPS_PORT}}#$HTTPS_PORT#g" -e "s#{{APP_PORT}}#$APP_PORT#g" \
         -e "s#{{INTERNAL_HTTP_PORT}}#$INTERNAL_HTTP_PORT#g" -e "s#{{APP_INTERNAL_PORT}}#$APP_INTERNAL_PORT#g" \

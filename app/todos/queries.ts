@@ -132,12 +132,20 @@ export async function insertTodo(
   }
 }
 
-/** Finishing keeps the first finished_at; unfinishing clears it. */
+/**
+ * Finishing keeps the first finished_at; unfinishing clears it. updated_at
+ * moves forward by at least a millisecond on every write, even two in one
+ * transaction (a batch) or within one millisecond: it is the todo's ETag
+ * (versions.ts). `versions`: the write happens only if updated_at is one of
+ * these (If-Match), checked in the same statement, so of two writers that
+ * name the same version exactly one gets it.
+ */
 export async function updateTodo(
   q: Queryable,
   userId: string,
   id: string,
   change: { content?: string | undefined; isFinished?: boolean | undefined },
+  versions?: string[],
 ): Promise<Written | undefined> {
   const { rows } = await q.query<WrittenRow>(
     `WITH t AS (UPDATE todos SET
@@ -148,21 +156,26 @@ export async function updateTodo(
          WHEN $4 THEN COALESCE(finished_at, now())
          ELSE NULL
        END,
-       updated_at = now()
-     WHERE id = $1 AND user_id = $2
+       updated_at = greatest(now(), updated_at + interval '1 millisecond')
+     WHERE id = $1 AND user_id = $2 AND ($5::timestamptz[] IS NULL OR updated_at = ANY ($5))
      RETURNING ${COLUMNS})
      SELECT t.*, u.public_slug AS owner_slug FROM t JOIN users u ON u.id = $2`,
-    [id, userId, change.content ?? null, change.isFinished ?? null],
+    [id, userId, change.content ?? null, change.isFinished ?? null, versions ?? null],
   );
   return rows[0] && written(rows[0]);
 }
 
-/** Undefined when there was no such todo; else the owner's public slug. */
-export async function deleteTodo(q: Queryable, userId: string, id: string): Promise<{ ownerSlug: string | null } | undefined> {
+/** Undefined when no todo was deleted (none, or not that version); else the owner's public slug. */
+export async function deleteTodo(
+  q: Queryable,
+  userId: string,
+  id: string,
+  versions?: string[],
+): Promise<{ ownerSlug: string | null } | undefined> {
   const { rows } = await q.query<{ owner_slug: string | null }>(
-    `WITH d AS (DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING user_id)
+    `WITH d AS (DELETE FROM todos WHERE id = $1 AND user_id = $2 AND ($3::timestamptz[] IS NULL OR updated_at = ANY ($3)) RETURNING user_id)
      SELECT u.public_slug AS owner_slug FROM d JOIN users u ON u.id = d.user_id`,
-    [id, userId],
+    [id, userId, versions ?? null],
   );
   return rows[0] && { ownerSlug: rows[0].owner_slug };
 }

@@ -8,17 +8,23 @@ import { formValues, parseInput, pathId } from '../input';
 import { exportTodos } from './export';
 import { exportSlots } from './export-slots';
 import { acceptImport, IMPORT_MAX_BYTES } from './import';
-import { createBody, exportQuery, idempotencyHeader, listQuery, patchBody } from './schema';
+import { createBody, exportQuery, idempotencyHeader, ifMatchHeader, listQuery, patchBody } from './schema';
 import * as service from './service';
+import { todoEtag } from './versions';
 
 export const IMPORT_PATH = '/api/todos/import';
 
 // Private: a cache may keep it but must revalidate every time.
 const PRIVATE = 'private, no-cache';
 const JSON_TYPE = 'application/json; charset=utf-8';
-const sendJson = (req: Request, res: Response, body: unknown) => sendTagged(req, res, JSON_TYPE, JSON.stringify(body), PRIVATE);
 
 const idOf = (req: Request) => pathId(req.params.id, 'There is no such todo.');
+const idempotencyKeyOf = (req: Request) =>
+  parseInput(idempotencyHeader, { 'Idempotency-Key': req.get('Idempotency-Key') }, 'headers')['Idempotency-Key'];
+const ifMatchOf = (req: Request) => parseInput(ifMatchHeader, { 'If-Match': req.get('If-Match') }, 'headers')['If-Match'];
+
+/** A todo as written, with the ETag that names this version (for the next If-Match). */
+const sendWritten = (res: Response, todo: service.Todo) => res.set({ 'Cache-Control': 'no-store', ETag: todoEtag(todo) }).json(todo);
 
 /**
  * For GET /api/todos with an API token, mounted before anything that can
@@ -62,8 +68,7 @@ export function todosRouter(deps: Deps): Router {
 
   router.post('/', async (req, res) => {
     const { content } = parseInput(createBody, req.body ?? {}, 'body');
-    const { 'Idempotency-Key': key } = parseInput(idempotencyHeader, { 'Idempotency-Key': req.get('Idempotency-Key') }, 'headers');
-    const created = await service.createTodo(deps, userIdOf(req), content, key);
+    const created = await service.createTodo(deps, userIdOf(req), content, idempotencyKeyOf(req));
     if (created.location) res.location(created.location);
     if (created.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(created.status).set('Cache-Control', 'no-store').json(created.body);
@@ -71,7 +76,7 @@ export function todosRouter(deps: Deps): Router {
 
   // Any type is read here; acceptImport says which it takes (NDJSON, CSV).
   router.post('/import', express.raw({ type: () => true, limit: IMPORT_MAX_BYTES }), async (req, res) => {
-    const { 'Idempotency-Key': key } = parseInput(idempotencyHeader, { 'Idempotency-Key': req.get('Idempotency-Key') }, 'headers');
+    const key = idempotencyKeyOf(req);
     const upload = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const accepted = await acceptImport(deps, userIdOf(req), upload, req.get('Content-Type'), key);
     if (accepted.location) res.location(accepted.location);
@@ -87,24 +92,27 @@ export function todosRouter(deps: Deps): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    sendJson(req, res, await service.getTodo(deps, userIdOf(req), idOf(req)));
+    const todo = await service.getTodo(deps, userIdOf(req), idOf(req));
+    sendTagged(req, res, JSON_TYPE, JSON.stringify(todo), PRIVATE, todoEtag(todo));
   });
 
+  // Writes take If-Match (versions.ts): 412 when the todo changed since.
   router.patch('/:id', async (req, res) => {
     const id = idOf(req);
     const body = parseInput(patchBody, formValues(req, req.body ?? {}, { booleans: ['is_finished'] }), 'body');
-    const todo = await service.updateTodo(deps, userIdOf(req), id, { content: body.content, isFinished: body.is_finished });
-    res.set('Cache-Control', 'no-store').json(todo);
+    const change = { content: body.content, isFinished: body.is_finished };
+    sendWritten(res, await service.updateTodo(deps, userIdOf(req), id, change, ifMatchOf(req)));
   });
 
   // The tutorial's verb for finishing a todo.
   router.put('/:id/finish', async (req, res) => {
-    const todo = await service.updateTodo(deps, userIdOf(req), idOf(req), { isFinished: true });
-    res.set('Cache-Control', 'no-store').json(todo);
+    const id = idOf(req);
+    sendWritten(res, await service.updateTodo(deps, userIdOf(req), id, { isFinished: true }, ifMatchOf(req)));
   });
 
   router.delete('/:id', async (req, res) => {
-    await service.deleteTodo(deps, userIdOf(req), idOf(req));
+    const id = idOf(req);
+    await service.deleteTodo(deps, userIdOf(req), id, ifMatchOf(req));
     res.status(204).end();
   });
 

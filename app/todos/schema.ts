@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseIfMatch } from '../etag';
 import { codePoints, text } from '../input';
 import { decodeCursor } from './cursor';
 
@@ -69,3 +70,28 @@ export const idempotencyHeader = z.object({
     .optional()
     .describe('1 to 200 visible ASCII characters, unique per intended request'),
 });
+
+// A todo as every answer gives it.
+const instant = (what: string) => z.iso.datetime({ precision: 3 }).describe(`${what}: ISO 8601 in UTC with milliseconds`);
+export const todoResponse = z
+  .object({
+    id: z.uuid().describe('the todo id (a UUID)'),
+    content: z.string().describe('the text, 1 to 1000 characters, trimmed'),
+    is_finished: z.boolean().describe('whether it is finished'),
+    created_at: instant('when it was made'),
+    updated_at: instant("when it last changed; quoted, it is the todo's ETag"),
+    finished_at: instant('when it was finished').nullable().describe('when it was finished, or null while it is open'),
+  })
+  .describe('a todo');
+
+/** If-Match's grammar (RFC 9110 §13.1.1), parsed; a batch operation's if_match takes the same. */
+export const ifMatch = z
+  .string()
+  .transform((raw, ctx) => {
+    const parsed = parseIfMatch(raw);
+    if (!parsed) ctx.addIssue({ code: 'custom', message: 'is not "*" or a comma-separated list of quoted ETags' });
+    return parsed ?? z.NEVER;
+  })
+  .describe('the todo\'s ETag as GET /api/todos/:id gives it (its updated_at, quoted), a comma-separated list of them, or "*"');
+
+export const ifMatchHeader = z.object({ 'If-Match': ifMatch.optional() });
