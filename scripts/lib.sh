@@ -263,9 +263,10 @@ render_nginx() {
       -keyout "$run/tls/key.pem" -out "$run/tls/cert.pem" >/dev/null 2>&1) || die "could not make a TLS certificate"
   fi
   # What the app and nginx must agree on comes from one file (app/nginx-contract.ts).
-  local body_limit import_limit token_pattern private_inactive upstream_keepalive
+  local body_limit import_limit batch_limit token_pattern private_inactive upstream_keepalive
   body_limit=$(contract bodyLimitBytes)
   import_limit=$(contract importLimitBytes)
+  batch_limit=$(contract batchLimitBytes)
   token_pattern=$(contract tokenPattern)
   private_inactive=$(contract privateCopyInactiveSeconds)
   upstream_keepalive=$(contract upstreamKeepaliveSeconds)
@@ -296,7 +297,7 @@ render_nginx() {
         -e "s#{{LIMIT_RATE}}#${NGINX_LIMIT_RATE:-50}#g" -e "s#{{LIMIT_BURST}}#${NGINX_LIMIT_BURST:-100}#g" \
         -e "s#{{LIMIT_CONN}}#${NGINX_LIMIT_CONN:-64}#g" \
         -e "s#{{LIMIT_EXEMPT}}#${NGINX_LIMIT_EXEMPT-127.0.0.0/8 0; ::1 0;}#g" \
-        -e "s#{{BODY_LIMIT}}#$body_limit#g" -e "s#{{IMPORT_LIMIT}}#$import_limit#g" -e "s#{{TOKEN_PATTERN}}#$token_pattern#g" \
+        -e "s#{{BODY_LIMIT}}#$body_limit#g" -e "s#{{IMPORT_LIMIT}}#$import_limit#g" -e "s#{{BATCH_LIMIT}}#$batch_limit#g" -e "s#{{TOKEN_PATTERN}}#$token_pattern#g" \
         -e "s#{{HTTPS_REDIRECT}}#$https_redirect#g" -e "s#{{REAL_IP}}#$real_ip#g" \
         -e "s#{{PRIVATE_INACTIVE}}#$private_inactive#g" -e "s#{{UPSTREAM_KEEPALIVE}}#$upstream_keepalive#g" \
         "$ROOT/nginx/$f" >"$conf/$f"

@@ -4,11 +4,14 @@ import type { Deps } from '../deps';
 import type { PrivateCopy } from '../edge';
 import { sendTagged } from '../etag';
 import { isSafeMethod } from '../http-methods';
+import { unsupportedMediaType } from '../errors';
 import { formValues, parseInput, pathId } from '../input';
+import { nginxContract } from '../nginx-contract';
+import { parseBatch, runBatch } from './batch';
 import { exportTodos } from './export';
 import { exportSlots } from './export-slots';
 import { acceptImport, IMPORT_MAX_BYTES } from './import';
-import { createBody, exportQuery, idempotencyHeader, ifMatchHeader, listQuery, patchBody } from './schema';
+import { clearFinishedQuery, createBody, exportQuery, idempotencyHeader, ifMatchHeader, listQuery, patchBody } from './schema';
 import * as service from './service';
 import { todoEtag } from './versions';
 
@@ -25,6 +28,16 @@ const ifMatchOf = (req: Request) => parseInput(ifMatchHeader, { 'If-Match': req.
 
 /** A todo as written, with the ETag that names this version (for the next If-Match). */
 const sendWritten = (res: Response, todo: service.Todo) => res.set({ 'Cache-Control': 'no-store', ETag: todoEtag(todo) }).json(todo);
+
+// A batch is JSON only, up to its own limit (app/nginx-contract.json), read
+// after authentication; app.ts leaves its body to this parser.
+const JSON_TYPES = ['application/json', 'application/*+json'];
+const batchJson = express.json({ limit: nginxContract.batchLimitBytes, type: JSON_TYPES });
+const onlyJson: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is(JSON_TYPES)) throw unsupportedMediaType('Send a batch as application/json.');
+  next();
+};
 
 /**
  * For GET /api/todos with an API token, mounted before anything that can
@@ -72,6 +85,19 @@ export function todosRouter(deps: Deps): Router {
     if (created.location) res.location(created.location);
     if (created.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(created.status).set('Cache-Control', 'no-store').json(created.body);
+  });
+
+  // Clear finished: the only filter it takes is the one it is named for.
+  router.delete('/', async (req, res) => {
+    parseInput(clearFinishedQuery, req.query, 'query');
+    res.set('Cache-Control', 'no-store').json(await service.clearFinished(deps, userIdOf(req)));
+  });
+
+  router.post('/batch', onlyJson, batchJson, async (req, res) => {
+    const key = idempotencyKeyOf(req);
+    const done = await runBatch(deps, userIdOf(req), parseBatch(req.body ?? {}), key);
+    if (done.replayed) res.set('Idempotent-Replayed', 'true');
+    res.status(done.status).set('Cache-Control', 'no-store').json(done.body);
   });
 
   // Any type is read here; acceptImport says which it takes (NDJSON, CSV).

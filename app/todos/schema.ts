@@ -84,6 +84,8 @@ export const todoResponse = z
   })
   .describe('a todo');
 
+export const todoId = z.uuid('must be a todo id (a UUID)').describe('the id of one of your todos');
+
 /** If-Match's grammar (RFC 9110 §13.1.1), parsed; a batch operation's if_match takes the same. */
 export const ifMatch = z
   .string()
@@ -95,3 +97,74 @@ export const ifMatch = z
   .describe('the todo\'s ETag as GET /api/todos/:id gives it (its updated_at, quoted), a comma-separated list of them, or "*"');
 
 export const ifMatchHeader = z.object({ 'If-Match': ifMatch.optional() });
+
+export const BATCH_MAX_OPERATIONS = 100;
+
+export const batchCreate = z
+  .strictObject({ op: z.literal('create').describe('"create"'), content })
+  .describe('creates a todo, like POST /api/todos');
+
+export const batchUpdate = z
+  .strictObject({
+    op: z.literal('update').describe('"update"'),
+    id: todoId,
+    content: content.optional(),
+    is_finished: isFinished.optional(),
+    if_match: ifMatch.optional(),
+  })
+  .refine((o) => o.content !== undefined || o.is_finished !== undefined, {
+    message: 'must set content, is_finished or both',
+    path: ['(body)'],
+  })
+  .describe('changes a todo, like PATCH /api/todos/:id');
+
+export const batchFinish = z
+  .strictObject({ op: z.literal('finish').describe('"finish"'), id: todoId, if_match: ifMatch.optional() })
+  .describe('finishes a todo, like PUT /api/todos/:id/finish');
+
+export const batchDelete = z
+  .strictObject({ op: z.literal('delete').describe('"delete"'), id: todoId, if_match: ifMatch.optional() })
+  .describe('deletes a todo, like DELETE /api/todos/:id');
+
+export const batchOperation = z.discriminatedUnion('op', [batchCreate, batchUpdate, batchFinish, batchDelete]);
+export type BatchOperation = z.output<typeof batchOperation>;
+
+/** What names an operation's kind, for a useful error when it names none. */
+export const batchOperationKind = z.object({
+  op: z
+    .enum(['create', 'update', 'finish', 'delete'], 'must be create, update, finish or delete')
+    .describe('create, update, finish or delete'),
+});
+
+export const batchBody = z.strictObject({
+  operations: z
+    .array(batchOperation)
+    .min(1, 'must hold at least one operation')
+    .max(BATCH_MAX_OPERATIONS, `must hold at most ${BATCH_MAX_OPERATIONS} operations`)
+    .describe(`1 to ${BATCH_MAX_OPERATIONS} operations, applied in order, all or none`),
+});
+
+export const batchResult = z
+  .object({
+    status: z
+      .union([z.literal(200), z.literal(201), z.literal(204)])
+      .describe('the status the single request would have had: 201 create, 200 update or finish, 204 delete'),
+    todo: todoResponse.optional().describe('the todo as written (not for a delete)'),
+    etag: z.string().optional().describe("the todo's new ETag, for the next if_match (not for a delete)"),
+  })
+  .describe("one operation's outcome, at the index of its operation");
+
+export const batchResponse = z.object({
+  results: z.array(batchResult).describe('one result per operation, in their order'),
+});
+
+export const clearFinishedQuery = z.strictObject({
+  is_finished: z.literal('true', 'must be true: only finished todos are cleared').describe('true'),
+});
+
+export const clearFinishedResponse = z.object({
+  deleted: z.number().int().min(0).describe('how many finished todos were deleted'),
+  has_more: z
+    .boolean()
+    .describe('whether finished todos are left: one request deletes at most the per-user todo limit, so only a list over it has any'),
+});
