@@ -171,11 +171,12 @@ export function todoList(): TodoList {
   const element = h(
     'section',
     { className: 'card list', attrs: { 'aria-labelledby': 'list-title' } },
-    h('div', { className: 'list-head' }, heading, filters, clear),
+    h('div', { className: 'list-head' }, heading, filters),
     summary,
     ul,
     empty,
     more,
+    h('div', { className: 'list-foot' }, clear),
   );
   return { element, reload, add };
 }
