@@ -39,7 +39,8 @@ const IF_MATCH_ELEMENT = /[ \t]*(?:(\*)|(W\/)?("[\x21\x23-\x7e\x80-\xff]*"))?[ \
 
 /**
  * Parses If-Match; undefined when it is not valid. Weak tags are parsed but
- * dropped: If-Match compares strongly, so they never match (§13.1.1).
+ * dropped: If-Match compares strongly, so they never match (§13.1.1). An
+ * empty list (`If-Match:` with no value) matches nothing.
  */
 export function parseIfMatch(header: string): IfMatch | undefined {
   const tags: string[] = [];
@@ -54,7 +55,7 @@ export function parseIfMatch(header: string): IfMatch | undefined {
     else if (m[3] && !m[2]) tags.push(m[3]);
     if (m[1] || m[3]) elements++;
   }
-  // "*" stands alone.
+  // "*" stands alone; an empty list is valid and names no version.
   if (star) return elements === 1 ? { any: true } : undefined;
-  return elements > 0 ? { any: false, tags } : undefined;
+  return { any: false, tags };
 }

@@ -124,7 +124,7 @@ describe('todos: conditional writes (If-Match)', () => {
     const u = await tokenUser(t);
     const todo = await createTodo(t, u, 'still here');
     const before = await read(u, todo);
-    for (const bad of ['abc', '"a" "b"', '*, "a"', '"unterminated', ' ', 'W/ "a"']) {
+    for (const bad of ['abc', '"a" "b"', '*, "a"', '"unterminated', 'W/ "a"', '"a b"']) {
       for (const [what, send] of writes(u, todo, bad)) {
         const problem = assertProblem(await send(), 422);
         assert.equal(problem.type, '/problems/validation-failed', `${what} ${bad}`);
@@ -134,6 +134,15 @@ describe('todos: conditional writes (If-Match)', () => {
       }
     }
     assert.deepEqual(await read(u, todo), before);
+  });
+
+  it('when If-Match is an empty list, then it names no version and the write is a 412', async () => {
+    const u = await tokenUser(t);
+    const todo = await createTodo(t, u, 'empty list');
+    const { etag } = await read(u, todo);
+    for (const empty of ['', ' ', ' , ,']) {
+      for (const [, send] of writes(u, todo, empty)) assertChanged(await send(), etag);
+    }
   });
 
   it('when the todo is gone, or is another user’s, then a conditional write is the usual 404', async () => {
