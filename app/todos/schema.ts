@@ -126,7 +126,9 @@ export const batchDelete = z
   .strictObject({ op: z.literal('delete').describe('"delete"'), id: todoId, if_match: ifMatch.optional() })
   .describe('deletes a todo, like DELETE /api/todos/:id');
 
-export const batchOperation = z.discriminatedUnion('op', [batchCreate, batchUpdate, batchFinish, batchDelete]);
+export const batchOperation = z
+  .discriminatedUnion('op', [batchCreate, batchUpdate, batchFinish, batchDelete])
+  .describe('one write, named by op: create, update, finish or delete');
 export type BatchOperation = z.output<typeof batchOperation>;
 
 /** What names an operation's kind, for a useful error when it names none. */
@@ -136,13 +138,15 @@ export const batchOperationKind = z.object({
     .describe('create, update, finish or delete'),
 });
 
-export const batchBody = z.strictObject({
-  operations: z
-    .array(batchOperation)
-    .min(1, 'must hold at least one operation')
-    .max(BATCH_MAX_OPERATIONS, `must hold at most ${BATCH_MAX_OPERATIONS} operations`)
-    .describe(`1 to ${BATCH_MAX_OPERATIONS} operations, applied in order, all or none`),
-});
+export const batchBody = z
+  .strictObject({
+    operations: z
+      .array(batchOperation)
+      .min(1, 'must hold at least one operation')
+      .max(BATCH_MAX_OPERATIONS, `must hold at most ${BATCH_MAX_OPERATIONS} operations`)
+      .describe(`1 to ${BATCH_MAX_OPERATIONS} operations, applied in order, all or none`),
+  })
+  .describe('POST /api/todos/batch: writes applied in one transaction');
 
 export const batchResult = z
   .object({
@@ -154,13 +158,15 @@ export const batchResult = z
   })
   .describe("one operation's outcome, at the index of its operation");
 
-export const batchResponse = z.object({
-  results: z.array(batchResult).describe('one result per operation, in their order'),
-});
+export const batchResponse = z
+  .object({ results: z.array(batchResult).describe('one result per operation, in their order') })
+  .describe('what each operation of a batch did');
 
-export const clearFinishedQuery = z.strictObject({
-  is_finished: z.literal('true', 'must be true: only finished todos are cleared').describe('true'),
-});
+export const clearFinishedQuery = z
+  .strictObject({
+    is_finished: z.literal('true', 'must be true: only finished todos are cleared').describe('true'),
+  })
+  .describe('DELETE /api/todos: the only filter a clear takes');
 
 export const clearFinishedResponse = z.object({
   deleted: z.number().int().min(0).describe('how many finished todos were deleted'),
