@@ -11,17 +11,20 @@ import { accountLimits, generalLimit } from './rate-limits';
 import { metricsRouter, timeRequests } from './metrics';
 import { securityHeaders } from './security-headers';
 import { nginxContract } from './nginx-contract';
+import { BATCH_PATH } from './todos/batch';
 import { IMPORT_PATH, privateCopies, todosRouter } from './todos/routes';
 
 const BODY_LIMIT = nginxContract.bodyLimitBytes;
 const BODY_TYPES = ['application/json', 'application/*+json', 'application/x-www-form-urlencoded'];
 
-// The one route that takes a file reads it itself, after authentication
-// (app/todos/routes.ts); the small-body parsers leave it alone.
+// The routes that take more than the small limit, a file and a batch, read
+// their bodies themselves, after authentication (app/todos/routes.ts); the
+// small-body parsers leave them alone.
+const OWN_BODIES = new Set([IMPORT_PATH, BATCH_PATH]);
 const exceptImports =
   (handler: RequestHandler): RequestHandler =>
   (req, res, next) =>
-    req.path === IMPORT_PATH ? next() : handler(req, res, next);
+    OWN_BODIES.has(req.path) ? next() : handler(req, res, next);
 
 // A body the parsers did not recognise would otherwise look like an empty
 // one and fail later with a confusing validation message.

@@ -10,6 +10,8 @@ type ProblemInit = {
   retryable?: boolean;
   errors?: FieldError[];
   headers?: Record<string, string>;
+  /** Extension members (RFC 9457 §3.2), e.g. which operation of a batch failed. */
+  extensions?: Record<string, unknown>;
 };
 
 /**
@@ -23,6 +25,7 @@ export class AppError extends Error {
   readonly retryable: boolean;
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string>;
+  readonly extensions: Record<string, unknown>;
 
   constructor(init: ProblemInit) {
     super(init.detail);
@@ -32,6 +35,7 @@ export class AppError extends Error {
     this.retryable = init.retryable ?? false;
     this.errors = init.errors;
     this.headers = init.headers ?? {};
+    this.extensions = init.extensions ?? {};
   }
 }
 
@@ -55,6 +59,13 @@ export const limitReached = (code: string, detail: string) => new AppError({ sta
 
 export const unprocessable = (detail: string, errors: FieldError[]) =>
   new AppError({ status: 422, code: 'validation-failed', title: 'Validation failed', detail, errors });
+
+/**
+ * A write's condition (If-Match, or a batch operation's if_match) names a
+ * version the resource has moved on from. `headers` carry its current ETag.
+ */
+export const preconditionFailed = (code: string, detail: string, errors: FieldError[], headers?: Record<string, string>) =>
+  new AppError({ status: 412, code, title: 'Precondition failed', detail, errors, ...(headers && { headers }) });
 
 export const unavailable = (detail: string, retryAfterSeconds = 5) =>
   new AppError({
@@ -168,6 +179,7 @@ export const problemHandler: ErrorRequestHandler = (err, req, res, _next) => {
       request_id: String(req.id),
       retryable: problem.retryable,
       ...(problem.errors && { errors: problem.errors }),
+      ...problem.extensions,
     }),
   );
 };

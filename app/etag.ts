@@ -28,3 +28,34 @@ export function sendTagged(req: Request, res: Response, type: string, body: stri
   }
   res.type(type).send(body);
 }
+
+/** What an If-Match header asks for: any current version, or one of these strong tags. */
+export type IfMatch = { any: true } | { any: false; tags: string[] };
+
+// One element of an If-Match list (RFC 9110 §13.1.1, §8.8.3): "*" or an
+// entity-tag, weak or strong, then a comma or the end. Empty elements are
+// allowed (§5.6.1).
+const IF_MATCH_ELEMENT = /[ \t]*(?:(\*)|(W\/)?("[\x21\x23-\x7e\x80-\xff]*"))?[ \t]*(?:,|$)/y;
+
+/**
+ * Parses If-Match; undefined when it is not valid. Weak tags are parsed but
+ * dropped: If-Match compares strongly, so they never match (§13.1.1). An
+ * empty list (`If-Match:` with no value) matches nothing.
+ */
+export function parseIfMatch(header: string): IfMatch | undefined {
+  const tags: string[] = [];
+  let star = false;
+  let elements = 0;
+  IF_MATCH_ELEMENT.lastIndex = 0;
+  while (IF_MATCH_ELEMENT.lastIndex < header.length) {
+    const at = IF_MATCH_ELEMENT.lastIndex;
+    const m = IF_MATCH_ELEMENT.exec(header);
+    if (!m || IF_MATCH_ELEMENT.lastIndex === at) return undefined;
+    if (m[1]) star = true;
+    else if (m[3] && !m[2]) tags.push(m[3]);
+    if (m[1] || m[3]) elements++;
+  }
+  // "*" stands alone; an empty list is valid and names no version.
+  if (star) return elements === 1 ? { any: true } : undefined;
+  return { any: false, tags };
+}

@@ -10,6 +10,9 @@ import contract from './nginx-contract.json';
  *   client_max_body_size and the app's body parsers.
  * - importLimitBytes: the same for POST /api/todos/import, the one route
  *   that takes a file.
+ * - batchLimitBytes: the same for POST /api/todos/batch: 100 operations of
+ *   up to 1000 characters each, each character up to 4 bytes of UTF-8,
+ *   with room for the rest of each operation.
  * - tokenPattern: an API token's grammar (without "Bearer "), for the app's
  *   parser and nginx's private cache key (nginx/edge-credential.js).
  * - privateCopyInactiveSeconds: nginx's inactive= for per-token copies of

@@ -246,7 +246,7 @@ cors_map() {
 # Reads HTTP_PORT HTTPS_PORT APP_PORT INTERNAL_HTTP_PORT APP_INTERNAL_PORT
 # STATIC_ROOT LOG_DIR (and the optional settings below) from the environment.
 render_nginx() {
-  local run=$1 conf=$1/nginx user group modules='' brotli='' tmp cache
+  local run=$1 conf=$1/nginx user group modules='' brotli='' brotli_off='' tmp cache
   # The master stays root (it binds the ports and reads the TLS key); the
   # workers run as the service user, in temp and cache folders of their own.
   user=$(service_user)
@@ -260,6 +260,7 @@ render_nginx() {
   if [ -f "$BROTLI_MODULE" ]; then
     modules="load_module $BROTLI_MODULE;"
     brotli="include $conf/snippets/brotli.conf;"
+    brotli_off='brotli off;'
   fi
   [ -f "$PURGE_MODULE" ] || die "nginx's cache purge module is missing: apt-get install libnginx-mod-http-cache-purge"
   modules="$modules load_module $PURGE_MODULE;"
@@ -271,9 +272,10 @@ render_nginx() {
       -keyout "$run/tls/key.pem" -out "$run/tls/cert.pem" >/dev/null 2>&1) || die "could not make a TLS certificate"
   fi
   # What the app and nginx must agree on comes from one file (app/nginx-contract.ts).
-  local body_limit import_limit token_pattern private_inactive upstream_keepalive
+  local body_limit import_limit batch_limit token_pattern private_inactive upstream_keepalive
   body_limit=$(contract bodyLimitBytes)
   import_limit=$(contract importLimitBytes)
+  batch_limit=$(contract batchLimitBytes)
   token_pattern=$(contract tokenPattern)
   private_inactive=$(contract privateCopyInactiveSeconds)
   upstream_keepalive=$(contract upstreamKeepaliveSeconds)
@@ -301,14 +303,14 @@ render_nginx() {
     mkdir -p "$conf/$(dirname "$f")"
     sed -e "s#{{CONF_DIR}}#$conf#g" -e "s#{{RUN_DIR}}#$run#g" -e "s#{{LOG_DIR}}#$LOG_DIR#g" \
         -e "s#{{STATIC_ROOT}}#$STATIC_ROOT#g" -e "s#{{USER}}#$user $group#g" -e "s#{{TMP_DIR}}#$tmp#g" -e "s#{{CACHE_DIR}}#$cache#g" \
-        -e "s#{{LOAD_MODULES}}#$modules#g" -e "s#{{BROTLI_INCLUDE}}#$brotli#g" \
+        -e "s#{{LOAD_MODULES}}#$modules#g" -e "s#{{BROTLI_INCLUDE}}#$brotli#g" -e "s#{{BROTLI_OFF}}#$brotli_off#g" \
         -e "s#{{LISTEN_ADDR}}#${LISTEN_ADDR:-127.0.0.1}#g" -e "s#{{EXTRA_LISTEN}}#${EXTRA_LISTEN:-}#g" \
         -e "s#{{HTTP_PORT}}#$HTTP_PORT#g" -e "s#{{HTTPS_PORT}}#$HTTPS_PORT#g" -e "s#{{APP_PORT}}#$APP_PORT#g" \
         -e "s#{{INTERNAL_HTTP_PORT}}#$INTERNAL_HTTP_PORT#g" -e "s#{{APP_INTERNAL_PORT}}#$APP_INTERNAL_PORT#g" \
         -e "s#{{LIMIT_RATE}}#${NGINX_LIMIT_RATE:-50}#g" -e "s#{{LIMIT_BURST}}#${NGINX_LIMIT_BURST:-100}#g" \
         -e "s#{{LIMIT_CONN}}#${NGINX_LIMIT_CONN:-64}#g" \
         -e "s#{{LIMIT_EXEMPT}}#${NGINX_LIMIT_EXEMPT-127.0.0.0/8 0; ::1 0;}#g" \
-        -e "s#{{BODY_LIMIT}}#$body_limit#g" -e "s#{{IMPORT_LIMIT}}#$import_limit#g" -e "s#{{TOKEN_PATTERN}}#$token_pattern#g" \
+        -e "s#{{BODY_LIMIT}}#$body_limit#g" -e "s#{{IMPORT_LIMIT}}#$import_limit#g" -e "s#{{BATCH_LIMIT}}#$batch_limit#g" -e "s#{{TOKEN_PATTERN}}#$token_pattern#g" \
         -e "s#{{HTTPS_REDIRECT}}#$https_redirect#g" -e "s#{{REAL_IP}}#$real_ip#g" \
         -e "s#{{PRIVATE_INACTIVE}}#$private_inactive#g" -e "s#{{UPSTREAM_KEEPALIVE}}#$upstream_keepalive#g" \
         -e "s#{{CORS_ORIGINS}}#$cors_origins#g" -e "s#{{CORS_VARY}}#$cors_vary#g" \

@@ -39,6 +39,10 @@ describe('what the app and nginx agree on (app/nginx-contract.json)', () => {
     const read = (f: string) => readFile(path.join(nginxDir, f), 'utf8');
     assert.match(await read('snippets/client-limits.conf'), /client_max_body_size \{\{BODY_LIMIT\}\};/);
     assert.match(await read('snippets/problems.conf'), /at most \{\{BODY_LIMIT\}\} bytes/);
+    // The batch's larger limit, on its own location only.
+    const batchLocation = /location = \/api\/todos\/batch \{[\s\S]*?\n {2}\}/.exec(await read('sites/todo-stack.conf'))?.[0] ?? '';
+    assert.match(batchLocation, /client_max_body_size \{\{BATCH_LIMIT\}\};/);
+    assert.match(await read('snippets/problems.conf'), /at most \{\{BATCH_LIMIT\}\} bytes/);
     assert.match(await read('snippets/private-cache-zone.conf'), /inactive=\{\{PRIVATE_INACTIVE\}\}s/);
     assert.match(await read('nginx.conf'), /keepalive_timeout \{\{UPSTREAM_KEEPALIVE\}\}s;/);
     assert.match(await read('edge-credential.js'), /\/\^Bearer \(\{\{TOKEN_PATTERN\}\}\)\$\//);

@@ -1,11 +1,13 @@
 import { api } from './api';
 import { h, hidden, timeOf } from './dom';
+import { clearErrors, showFormError } from './form-errors';
 import { oneAtATime, onSubmit } from './form-submit';
 import { announce, showNotice } from './notice';
 import { ApiError } from './problem';
 import { report } from './report';
 import { deleteWithUndo } from './todo-delete';
 import { short } from './todo-text';
+import { CHANGED_ELSEWHERE, changedElsewhere, currentVersion, ifMatch } from './todo-version';
 import type { Todo } from './types';
 
 export type ItemHooks = {
@@ -49,13 +51,29 @@ export function todoItem(initial: Todo, hooks: ItemHooks): HTMLLIElement {
     showNotice(VANISHED);
   };
 
+  // The server kept a version this page has not seen (412): show that one,
+  // and say that this page's change was not made.
+  const kept = async (notDone: string) => {
+    const shown = todo;
+    try {
+      const current = await currentVersion(todo);
+      if (!current) return vanished();
+      todo = current;
+      show();
+      hooks.changed(li, todo);
+      showNotice(`“${short(shown.content)}” ${CHANGED_ELSEWHERE}, so it ${notDone}. It now shows the current version.`);
+    } catch (error) {
+      report(error, { retry: () => void kept(notDone) });
+    }
+  };
+
   const setFinished = async (want: boolean) => {
     const mine = ++version;
     li.classList.toggle('done', want);
     li.classList.remove('rolled-back');
     li.setAttribute('aria-busy', 'true');
     try {
-      const saved = await api<Todo>('PATCH', path, { body: { is_finished: want } });
+      const saved = await api<Todo>('PATCH', path, { body: { is_finished: want }, headers: ifMatch(todo) });
       if (mine !== version) return;
       todo = saved;
       show();
@@ -67,6 +85,7 @@ export function todoItem(initial: Todo, hooks: ItemHooks): HTMLLIElement {
       show();
       li.classList.add('rolled-back');
       if (error instanceof ApiError && error.status === 404) return vanished();
+      if (changedElsewhere(error)) return void kept(want ? 'was not finished' : 'was not reopened');
       report(error, {
         retry: () => void setFinished(want),
         failed: `“${short(todo.content)}” was not ${want ? 'finished' : 'reopened'}.`,
@@ -86,10 +105,13 @@ export function todoItem(initial: Todo, hooks: ItemHooks): HTMLLIElement {
       h('div', { className: 'field' }, h('label', { htmlFor: input.id, className: 'visually-hidden' }, 'Todo text'), input),
       h('div', { className: 'actions' }, save, cancel),
     );
+    // Set when the todo changed elsewhere while it was being edited.
+    let refreshed = false;
     const close = () => {
       li.replaceChildren(...view);
       show();
       edit.focus();
+      if (refreshed) hooks.changed(li, todo);
     };
     const run = oneAtATime(form, (error, retry) => {
       if (error instanceof ApiError && error.status === 404) return vanished();
@@ -98,7 +120,25 @@ export function todoItem(initial: Todo, hooks: ItemHooks): HTMLLIElement {
     onSubmit(form, () => {
       if (input.value.trim() === todo.content) return close();
       void run(async () => {
-        todo = await api<Todo>('PATCH', path, { body: { content: input.value } });
+        try {
+          todo = await api<Todo>('PATCH', path, { body: { content: input.value }, headers: ifMatch(todo) });
+        } catch (error) {
+          if (!changedElsewhere(error)) throw error;
+          // The typed text stays; saving again names the version shown now.
+          const current = await currentVersion(todo);
+          if (!current) return vanished();
+          todo = current;
+          refreshed = true;
+          clearErrors(form);
+          const state = current.is_finished ? ' (finished)' : '';
+          showFormError(
+            form,
+            `Not saved: this todo ${CHANGED_ELSEWHERE}. It now reads “${current.content}”${state}. Save again to replace that with your text, or Cancel to keep it.`,
+          );
+          input.focus();
+          return;
+        }
+        refreshed = false;
         close();
         announce('Saved.');
         hooks.changed(li, todo);
@@ -115,7 +155,7 @@ export function todoItem(initial: Todo, hooks: ItemHooks): HTMLLIElement {
 
   check.addEventListener('change', () => void setFinished(check.checked));
   edit.addEventListener('click', startEdit);
-  del.addEventListener('click', () => deleteWithUndo(li, todo, { gone: hooks.gone }));
+  del.addEventListener('click', () => deleteWithUndo(li, todo, { gone: hooks.gone, kept: () => void kept('was not deleted') }));
   li.append(...view);
   show();
   return li;

@@ -2,7 +2,7 @@ import { api } from './api';
 import { h } from './dom';
 import { announce } from './notice';
 import { report } from './report';
-import { commitPendingDeletes } from './todo-delete';
+import { clearFinishedWithUndo, commitPendingDeletes } from './todo-delete';
 import { todoItem, type ItemHooks } from './todo-item';
 import { short } from './todo-text';
 import type { Filter, Todo, TodoPage } from './types';
@@ -148,6 +148,16 @@ export function todoList(): TodoList {
   };
   more.addEventListener('click', () => void loadMore());
 
+  // Every finished todo, shown or not; the list is read again afterwards.
+  const clear = h('button', { type: 'button', className: 'btn small clear-finished' }, 'Clear finished');
+  clear.addEventListener('click', () => {
+    clearFinishedWithUndo(ul, (deleted) => {
+      announce(deleted === 0 ? 'There were no finished todos.' : `Deleted ${deleted} finished ${deleted === 1 ? 'todo' : 'todos'}.`);
+      void reload();
+    });
+    refresh();
+  });
+
   const add = (todo: Todo) => {
     if (!matches(filter, todo)) {
       announce('Added. Choose All or Open to see it.');
@@ -166,6 +176,7 @@ export function todoList(): TodoList {
     ul,
     empty,
     more,
+    h('div', { className: 'list-foot' }, clear),
   );
   return { element, reload, add };
 }
