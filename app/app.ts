@@ -8,7 +8,8 @@ import { jobsRouter } from './jobs/routes';
 import { httpLogger } from './log';
 import { publicPagesRouter } from './public-pages/routes';
 import { accountLimits, generalLimit } from './rate-limits';
-import { metricsRouter, timeRequests } from './metrics';
+import { timeRequests } from './metrics';
+import { metricsRouter } from './metrics-merge';
 import { securityHeaders } from './security-headers';
 import { nginxContract } from './nginx-contract';
 import { IMPORT_PATH, privateCopies, todosRouter } from './todos/routes';
@@ -48,7 +49,7 @@ export function buildApp(deps: Deps): express.Express {
     next();
   });
   app.use(securityHeaders());
-  app.use(timeRequests(deps.metrics));
+  app.use(timeRequests(app, deps.metrics));
   app.use(healthRouter(deps));
 
   app.use(exceptImports(express.json({ limit: BODY_LIMIT, type: BODY_TYPES.slice(0, 2) })));

@@ -127,6 +127,7 @@ LOG_LEVEL=${LOG_LEVEL:-info}
 WEB_CONCURRENCY=${WEB_CONCURRENCY:-$(nproc)}
 PG_POOL_MAX=${PG_POOL_MAX:-10}
 EDGE_PURGE_URL=http://127.0.0.1:$INTERNAL_HTTP_PORT/_edge/purge
+DATA_DIR=$STACK_DIR
 RELEASE_DIR=$RELEASE_DIR
 ENV
   # As root, the apps run as the service user (ecosystem.config.js).
