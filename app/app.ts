@@ -4,6 +4,7 @@ import { authenticate, refuseBadCredentials, sameOriginOnly } from './accounts/a
 import type { Deps } from './deps';
 import { notFoundHandler, problemHandler, unsupportedMediaType } from './errors';
 import { healthRouter } from './health';
+import { healthDetailsRouter } from './health-details';
 import { jobsRouter } from './jobs/routes';
 import { httpLogger } from './log';
 import { publicPagesRouter } from './public-pages/routes';
@@ -90,6 +91,7 @@ export function buildInternalApp(deps: Deps): express.Express {
     next();
   });
   app.use(metricsRouter(deps.metrics, deps.redis));
+  app.use(healthDetailsRouter(deps));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;
