@@ -40,7 +40,7 @@ apt_install() {
 
 pg_bindir() { printf '%s\n' /usr/lib/postgresql/*/bin | grep -v '\*' | sort -V | tail -n 1; }
 
-# ensure_packages postgres redis nginx chromium wrk: installs the ones missing.
+# ensure_packages postgres redis nginx chromium wrk prometheus …: installs the ones missing.
 ensure_packages() {
   local want=() what
   for what in "$@"; do
@@ -57,6 +57,7 @@ ensure_packages() {
       openssl) command -v openssl >/dev/null || want+=(openssl) ;;
       curl) command -v curl >/dev/null || want+=(curl ca-certificates) ;;
       shellcheck) command -v shellcheck >/dev/null || want+=(shellcheck) ;;
+      prometheus) command -v prometheus >/dev/null && command -v promtool >/dev/null || want+=(prometheus) ;;
     esac
   done
   [ ${#want[@]} = 0 ] || apt_install "${want[@]}"

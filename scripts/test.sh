@@ -45,7 +45,7 @@ ensure_node_modules
 # Static checks (types, lint, format, shell, nginx -t) run while the servers
 # start, and a finding fails the run before any test. Their packages come
 # first, so two package installs never run at once.
-ensure_packages nginx openssl shellcheck
+ensure_packages nginx openssl shellcheck prometheus
 mkdir -p "$TEST_DATA"
 bash "$ROOT/scripts/lint.sh" >"$TEST_DATA/lint.log" 2>&1 &
 lint_pid=$!
