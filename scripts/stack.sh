@@ -7,7 +7,8 @@
 # CACHE_REDIS_MAXMEMORY, APP_PORT,
 # APP_INTERNAL_PORT, HTTP_PORT, INTERNAL_HTTP_PORT,
 # HTTPS_PORT, WEB_CONCURRENCY, PM2_HOME; DATABASE_URL / REDIS_URL / CACHE_REDIS_URL to use
-# servers that already run instead of starting private ones.
+# servers that already run instead of starting private ones; PROMETHEUS=1 for
+# a private Prometheus (PROMETHEUS_PORT, PROMETHEUS_SCRAPE_INTERVAL).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -156,6 +157,10 @@ ENV
   render_nginx "$STACK_DIR"
   start_nginx "$STACK_DIR"
   wait_http "http://127.0.0.1:$HTTP_PORT/health/ready" 30 || die "the stack did not become ready; see $LOG_DIR"
+  if [ "${PROMETHEUS:-}" = 1 ]; then
+    ensure_packages prometheus
+    start_prometheus "$STACK_DIR/prometheus" "${PROMETHEUS_PORT:-9090}" "127.0.0.1:$INTERNAL_HTTP_PORT" "${PROMETHEUS_SCRAPE_INTERVAL:-15s}"
+  fi
   log "ready: http://127.0.0.1:$HTTP_PORT  https://127.0.0.1:$HTTPS_PORT  (internal: http://127.0.0.1:$INTERNAL_HTTP_PORT/metrics; logs: $LOG_DIR; stop: npm stop)"
 }
 
@@ -165,6 +170,7 @@ down() {
     # The PM2 daemon goes too when it has nothing else to run.
     if ! pm2 jlist 2>/dev/null | grep -q '"name"'; then pm2 kill >/dev/null 2>&1 || true; fi
   fi
+  stop_prometheus "$STACK_DIR/prometheus"
   stop_nginx "$STACK_DIR"
   stop_redis "$STACK_DIR/redis" "$REDIS_PORT"
   stop_redis "$STACK_DIR/cache-redis" "$CACHE_REDIS_PORT"

@@ -12,6 +12,7 @@ TEST_DATA=${TEST_DATA_DIR:-$ROOT/.data/test}
 PG_PORT=${TEST_PG_PORT:-54339}
 REDIS_PORT=${TEST_REDIS_PORT:-63809}
 CACHE_REDIS_PORT=${TEST_CACHE_REDIS_PORT:-63808}
+PROMETHEUS_PORT=${TEST_PROMETHEUS_PORT:-19090}
 started_pg='' started_redis='' started_cache_redis='' started_stack='' lint_pid=''
 
 # The test stack: same scripts as `npm start`, other ports and folders, so
@@ -20,6 +21,7 @@ stack() {
   STACK_DIR="$TEST_DATA/stack" APP_PORT=${TEST_APP_PORT:-13000} HTTP_PORT=${TEST_HTTP_PORT:-18080} \
     APP_INTERNAL_PORT=${TEST_APP_INTERNAL_PORT:-13001} INTERNAL_HTTP_PORT=${TEST_INTERNAL_HTTP_PORT:-18090} \
     HTTPS_PORT=${TEST_HTTPS_PORT:-18443} PM2_HOME="$TEST_DATA/pm2" WEB_CONCURRENCY=2 LOG_LEVEL=info \
+    PROMETHEUS=$needs_prometheus PROMETHEUS_PORT=$PROMETHEUS_PORT PROMETHEUS_SCRAPE_INTERVAL=2s \
     bash "$ROOT/scripts/stack.sh" "$@"
 }
 
@@ -37,8 +39,10 @@ trap 'exit 130' INT TERM
 
 mapfile -t files < <(find "${@:-tests}" -name '*.test.ts' | sort)
 [ ${#files[@]} -gt 0 ] || die "no test files under: ${*:-tests}"
-needs_stack='' needs_browser=''
+needs_stack='' needs_browser='' needs_prometheus=''
 printf '%s\n' "${files[@]}" | grep -qE '^tests/(stack|browser)/' && needs_stack=1
+# Only the test that asks it: its scrapes would otherwise load the others.
+printf '%s\n' "${files[@]}" | grep -q '^tests/stack/prometheus.test.ts$' && needs_prometheus=1
 printf '%s\n' "${files[@]}" | grep -q '^tests/browser/' && needs_browser=1
 
 ensure_node_modules
@@ -92,6 +96,7 @@ if [ -n "$needs_stack" ]; then
   export STACK_DIR="$TEST_DATA/stack" PM2_HOME="$TEST_DATA/pm2" TODO_STACK_ENV="$TEST_DATA/stack/stack.env" \
     STACK_HTTP_URL="http://127.0.0.1:${TEST_HTTP_PORT:-18080}" STACK_HTTPS_URL="https://127.0.0.1:${TEST_HTTPS_PORT:-18443}" \
     STACK_INTERNAL_URL="http://127.0.0.1:${TEST_INTERNAL_HTTP_PORT:-18090}"
+  [ -n "$needs_prometheus" ] && export STACK_PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT"
 fi
 
 wait "$lint_pid" && lint_rc=0 || lint_rc=$?
