@@ -4,11 +4,13 @@ import { authenticate, refuseBadCredentials, sameOriginOnly } from './accounts/a
 import type { Deps } from './deps';
 import { notFoundHandler, problemHandler, unsupportedMediaType } from './errors';
 import { healthRouter } from './health';
+import { healthDetailsRouter } from './health-details';
 import { jobsRouter } from './jobs/routes';
 import { httpLogger } from './log';
 import { publicPagesRouter } from './public-pages/routes';
 import { accountLimits, generalLimit } from './rate-limits';
-import { metricsRouter, timeRequests } from './metrics';
+import { timeRequests } from './metrics';
+import { metricsRouter } from './metrics-merge';
 import { securityHeaders } from './security-headers';
 import { nginxContract } from './nginx-contract';
 import { BATCH_PATH } from './todos/batch';
@@ -51,7 +53,7 @@ export function buildApp(deps: Deps): express.Express {
     next();
   });
   app.use(securityHeaders());
-  app.use(timeRequests(deps.metrics));
+  app.use(timeRequests(app, deps.metrics));
   app.use(healthRouter(deps));
 
   app.use(exceptImports(express.json({ limit: BODY_LIMIT, type: BODY_TYPES.slice(0, 2) })));
@@ -92,6 +94,7 @@ export function buildInternalApp(deps: Deps): express.Express {
     next();
   });
   app.use(metricsRouter(deps.metrics, deps.redis));
+  app.use(healthDetailsRouter(deps));
   app.use(notFoundHandler);
   app.use(problemHandler);
   return app;

@@ -88,10 +88,14 @@ export function verifiedValue(key: string, ns: string, field: string, raw: strin
   return given.length === expected.length && timingSafeEqual(given, expected) ? json : undefined;
 }
 
+/** Hears each look-up's result; `cache` is the namespace's kind (what precedes its first colon: todos, auth). */
+export type CacheCounter = (cache: string, status: CacheStatus) => void;
+
 export class Cache {
   constructor(
     private readonly breaker: RedisBreaker,
     private readonly options: CacheOptions,
+    private readonly count: CacheCounter = () => undefined,
   ) {}
 
   /**
@@ -99,6 +103,12 @@ export class Cache {
    * for something not worth caching (it is then loaded again next time).
    */
   async get<T>(ns: string, field: string, load: () => Promise<T | undefined>): Promise<Cached<T>> {
+    const got = await this.lookUp(ns, field, load);
+    this.count(ns.slice(0, ns.indexOf(':')), got.status);
+    return got;
+  }
+
+  private async lookUp<T>(ns: string, field: string, load: () => Promise<T | undefined>): Promise<Cached<T>> {
     const seen = await this.read<T>(ns, field);
     if (!seen) return { value: await load(), status: 'BYPASS' };
     const { entry, version, epoch } = seen;

@@ -73,6 +73,9 @@ const envSchema = z.object({
   TODO_LIMIT_PER_USER: int(1, 10_000_000).default(250_000),
   // Where nginx drops a public page from its cache (nginx/sites/todo-stack.conf);
   // unset when no nginx cache is in front.
+  // The folder whose file system holds the data (PostgreSQL's, Redis's):
+  // its free space is in the metrics (data_folder_bytes). Unset: not reported.
+  DATA_DIR: z.string().min(1).optional(),
   EDGE_PURGE_URL: z.url({ protocol: /^https?$/, error: 'expected an http:// URL' }).optional(),
   // How long nginx may answer a token's first page from its cache (purged on
   // every write and revocation; the lifetime bounds a purge that failed).
@@ -103,6 +106,7 @@ export type Config = Readonly<{
   rateLimits: Readonly<{ perMinute: number; loginPerIp: number; loginPerEmailAndIp: number; loginPerEmail: number; signUpPerIp: number }>;
   perUser: Readonly<{ tokens: number; todos: number }>;
   edgePurgeUrl: string | undefined;
+  dataDir: string | undefined;
   edgePrivateTtlSeconds: number;
   jobs: Readonly<{ concurrency: number; cleanupEveryMs: number }>;
 }>;
@@ -154,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     perUser: Object.freeze({ tokens: e.TOKEN_LIMIT_PER_USER, todos: e.TODO_LIMIT_PER_USER }),
     edgePurgeUrl: e.EDGE_PURGE_URL,
+    dataDir: e.DATA_DIR,
     edgePrivateTtlSeconds: e.EDGE_PRIVATE_TTL_SECONDS,
     jobs: Object.freeze({ concurrency: e.JOB_CONCURRENCY, cleanupEveryMs: e.CLEANUP_EVERY_SECONDS * 1000 }),
   });

@@ -1,11 +1,12 @@
 import { Cache, EPOCH_KEY } from './cache';
 import type { Config } from './config';
-import { createPool, type Pool } from './db';
+import { createPool, instrumentPool, type Pool } from './db';
 import { Edge } from './edge';
 import { createPurge } from './edge-purge';
+import { watchReadiness } from './health';
 import { JobsClient } from './queues';
 import { createLogger, type Logger } from './log';
-import { createMetrics, type Metrics } from './metrics';
+import { createMetrics, preBound, watchDataFolder, type Metrics } from './metrics';
 import { createRedis, type Redis } from './redis';
 import { RedisBreaker } from './redis-breaker';
 
@@ -39,6 +40,8 @@ export type Deps = {
 /** Connects to PostgreSQL and both Redis servers; resolves only when all answer. */
 export async function openDeps(config: Config, log = createLogger(config.logLevel)): Promise<Deps> {
   const db = createPool(config);
+  const metrics = createMetrics();
+  instrumentPool(db, metrics);
   const redis = createRedis(config.redisUrl, log);
   const cacheRedis = createRedis(config.cacheRedisUrl, log);
   try {
@@ -47,14 +50,18 @@ export async function openDeps(config: Config, log = createLogger(config.logLeve
     await closeDeps({ db, redis, cacheRedis });
     throw err;
   }
-  const metrics = createMetrics();
-  const breaker = new RedisBreaker(redis, log, metrics, EPOCH_KEY);
-  const cacheBreaker = new RedisBreaker(cacheRedis, log, metrics, EPOCH_KEY);
-  const cache = new Cache(cacheBreaker, config.cache);
-  const purge = config.edgePurgeUrl ? createPurge(config.edgePurgeUrl, log) : undefined;
-  const edge = new Edge({ config, log, cache, breaker }, purge);
+  if (config.dataDir) watchDataFolder(metrics.registry, config.dataDir);
+  const breaker = new RedisBreaker(redis, log, metrics, EPOCH_KEY, 'durable');
+  const cacheBreaker = new RedisBreaker(cacheRedis, log, metrics, EPOCH_KEY, 'cache');
+  const countCache = preBound(metrics.cacheResults);
+  const cache = new Cache(cacheBreaker, config.cache, (kind, result) => countCache(kind + result, { cache: kind, result }));
+  const countPurge = preBound(metrics.edgePurges);
+  const purge = config.edgePurgeUrl ? createPurge(config.edgePurgeUrl, log, (outcome) => countPurge(outcome, { outcome })) : undefined;
+  const countAdmission = preBound(metrics.edgeAdmissions);
+  const edge = new Edge({ config, log, cache, breaker, countAdmission: (outcome) => countAdmission(outcome, { outcome }) }, purge);
   const jobs = new JobsClient(config.redisUrl, log);
   const lifecycle = { shuttingDown: false, longResponses: new Set<() => void>() };
+  watchReadiness({ db, redis, cacheRedis, lifecycle, metrics });
   return { config, log, db, redis, cacheRedis, metrics, breaker, cacheBreaker, cache, edge, jobs, lifecycle };
 }
 

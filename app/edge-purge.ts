@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Logger } from './log';
+import type { PurgeOutcome } from './metrics';
 
 // A client for nginx's cache purge endpoints (nginx/sites/todo-stack.conf).
 // It knows paths, not features: what to purge, and when, is edge.ts's.
@@ -9,7 +10,7 @@ const TIMEOUT_MS = 500;
 /** Drops nginx's copy under a purge path; never throws (a failed purge is logged). */
 export type Purge = (path: string) => Promise<void>;
 
-export function createPurge(baseUrl: string, log: Logger): Purge {
+export function createPurge(baseUrl: string, log: Logger, count: (outcome: PurgeOutcome) => void = () => undefined): Purge {
   const base = new URL(baseUrl);
   // Keep-alive: a write purges several keys, and new connections cost more
   // than the purges themselves.
@@ -41,8 +42,10 @@ export function createPurge(baseUrl: string, log: Logger): Purge {
     try {
       const status = await send(path);
       // 404: nothing was cached under that key, which is fine.
+      count(status === 200 ? 'ok' : status === 404 ? 'absent' : 'refused');
       if (status !== 200 && status !== 404) log.warn({ path, status }, 'edge purge refused');
     } catch (err) {
+      count('failed');
       log.warn({ path, err: (err as Error).message }, 'edge purge failed');
     }
   };

@@ -3,6 +3,7 @@ import type { Cache, Stamp } from './cache';
 import type { Config } from './config';
 import type { Purge } from './edge-purge';
 import type { Logger } from './log';
+import type { AdmissionOutcome } from './metrics';
 import { nginxContract } from './nginx-contract';
 import type { RedisBreaker } from './redis-breaker';
 
@@ -98,7 +99,7 @@ const copyOf = (member: string): PrivateCopy => {
   return { credential: member.slice(0, at), query: member.slice(at + 1) };
 };
 
-type EdgeDeps = { config: Config; log: Logger; cache: Cache; breaker: RedisBreaker };
+type EdgeDeps = { config: Config; log: Logger; cache: Cache; breaker: RedisBreaker; countAdmission?: (outcome: AdmissionOutcome) => void };
 
 export class Edge {
   private readonly privateTtl: number;
@@ -130,7 +131,14 @@ export class Edge {
    * app cache.
    */
   async admit(copy: PrivateCopy, userId: string, stamps: Array<Stamp | undefined>): Promise<number | undefined> {
-    if (this.privateTtl === 0 || !admissible(copy.query)) return undefined;
+    if (this.privateTtl === 0) return undefined;
+    const ttl = await this.check(copy, userId, stamps);
+    this.deps.countAdmission?.(ttl === undefined ? 'refused' : ttl === 0 ? 'too_slow' : 'admitted');
+    return ttl;
+  }
+
+  private async check(copy: PrivateCopy, userId: string, stamps: Array<Stamp | undefined>): Promise<number | undefined> {
+    if (!admissible(copy.query)) return undefined;
     if (stamps.length === 0 || stamps.some((s) => s === undefined)) return undefined;
     const listTtlMs = this.listTtlMs();
     const started = performance.now();

@@ -1,9 +1,10 @@
 import { Router } from 'express';
+import { Gauge } from 'prom-client';
 import type { Deps } from './deps';
 
 const CHECK_TIMEOUT_MS = 1_000;
 
-function withTimeout<T>(work: Promise<T>): Promise<T> {
+export function withTimeout<T>(work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error('health check timed out')), CHECK_TIMEOUT_MS);
@@ -29,7 +30,7 @@ export function healthRouter(deps: Deps): Router {
   // Readiness: safe to route traffic here.
   router.get('/health/ready', async (_req, res) => {
     const [postgres, redis] = await Promise.all([
-      probe(() => deps.db.query('SELECT 1')),
+      probe(() => deps.db.query('SELECT /* health */ 1')),
       probe(() => Promise.all([deps.redis.ping(), deps.cacheRedis.ping()])),
     ]);
     const shuttingDown = deps.lifecycle.shuttingDown;
@@ -40,4 +41,39 @@ export function healthRouter(deps: Deps): Router {
   });
 
   return router;
+}
+
+/**
+ * Readiness as metrics, checked each time this process's metrics are
+ * collected (every few seconds): health_ready is what /health/ready would
+ * answer (1: 200), and each dependency's check time is beside it.
+ */
+export function watchReadiness(deps: Pick<Deps, 'db' | 'redis' | 'cacheRedis' | 'lifecycle' | 'metrics'>): void {
+  const checks = {
+    postgres: () => deps.db.query('SELECT /* health */ 1'),
+    redis: () => deps.redis.ping(),
+    cache_redis: () => deps.cacheRedis.ping(),
+  };
+  const latency = new Gauge({
+    name: 'health_check_duration_seconds',
+    help: 'How long the last readiness check of each dependency took (the timeout, 1 s, when it failed)',
+    labelNames: ['dependency'] as const,
+    registers: [deps.metrics.registry],
+  });
+  new Gauge({
+    name: 'health_ready',
+    help: '1 when this process would answer /health/ready with 200: PostgreSQL and both Redis answer, and it is not draining',
+    registers: [deps.metrics.registry],
+    async collect() {
+      const results = await Promise.all(
+        Object.entries(checks).map(async ([dependency, check]) => {
+          const started = performance.now();
+          const up = (await probe(check)) === 'up';
+          latency.set({ dependency }, up ? (performance.now() - started) / 1000 : CHECK_TIMEOUT_MS / 1000);
+          return up;
+        }),
+      );
+      this.set(!deps.lifecycle.shuttingDown && results.every(Boolean) ? 1 : 0);
+    },
+  });
 }

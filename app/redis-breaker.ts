@@ -25,7 +25,11 @@ export class RedisBreaker {
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly epochKey: string,
-  ) {}
+    /** Which Redis, in metrics: `durable` or `cache`. */
+    private readonly name: string,
+  ) {
+    metrics.probes.breakers.set(name, () => this.isOpen);
+  }
 
   get isOpen(): boolean {
     return this.openUntil > 0;
@@ -43,6 +47,7 @@ export class RedisBreaker {
       return await op(this.redis);
     } catch (err) {
       this.open(err);
+      this.metrics.redisErrors.inc({ redis: this.name });
       this.metrics.redisFallbacks.inc({ reason });
       return undefined;
     }

@@ -6,6 +6,7 @@ import { buildApp, buildInternalApp } from './app';
 import { checkRuntime, ConfigError, loadConfig } from './config';
 import { closeDeps, openDeps, type Deps } from './deps';
 import { createLogger } from './log';
+import { startPublishing } from './metrics-merge';
 import { nginxContract } from './nginx-contract';
 
 // Node's defaults are tuned for direct clients; behind nginx the keep-alive
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
     });
   }
   log.info({ host: config.host, port: config.port }, 'listening');
-  const stopPublishing = deps.metrics.startPublishing(deps.redis, log);
+  const stopPublishing = startPublishing(deps.metrics, deps.redis, log);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -7,6 +7,7 @@ import { cleanUp } from './jobs/cleanup';
 import { createJobMetrics, type JobMetrics } from './jobs/metrics';
 import { bullConnection, CLEANUP_SCHEDULER, MAINTENANCE_JOB_OPTIONS, QUEUES, STALL_TIMINGS, type ImportPayload } from './queues';
 import { createLogger } from './log';
+import { startPublishing } from './metrics-merge';
 import { runImport } from './todos/import-job';
 
 // PM2 kills the process 10 s after SIGINT (ecosystem.config.js); closing
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
     { every: config.jobs.cleanupEveryMs },
     { name: 'cleanup', data: { v: 1 }, opts: MAINTENANCE_JOB_OPTIONS },
   );
-  const stopPublishing = deps.metrics.startPublishing(deps.redis, log);
+  const stopPublishing = startPublishing(deps.metrics, deps.redis, log);
   log.info({ concurrency: config.jobs.concurrency, cleanupEveryMs: config.jobs.cleanupEveryMs }, 'job worker ready');
 
   let stopping = false;

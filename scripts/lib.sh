@@ -40,7 +40,7 @@ apt_install() {
 
 pg_bindir() { printf '%s\n' /usr/lib/postgresql/*/bin | grep -v '\*' | sort -V | tail -n 1; }
 
-# ensure_packages postgres redis nginx chromium wrk: installs the ones missing.
+# ensure_packages postgres redis nginx chromium wrk prometheus …: installs the ones missing.
 ensure_packages() {
   local want=() what
   for what in "$@"; do
@@ -57,6 +57,7 @@ ensure_packages() {
       openssl) command -v openssl >/dev/null || want+=(openssl) ;;
       curl) command -v curl >/dev/null || want+=(curl ca-certificates) ;;
       shellcheck) command -v shellcheck >/dev/null || want+=(shellcheck) ;;
+      prometheus) command -v prometheus >/dev/null && command -v promtool >/dev/null || want+=(prometheus) ;;
     esac
   done
   [ ${#want[@]} = 0 ] || apt_install "${want[@]}"
@@ -222,6 +223,60 @@ stop_redis() {
   redis_auth "$port" "$(as_service cat "$dir/redis-password" 2>/dev/null)" shutdown nosave >/dev/null \
     || as_service kill "$(as_service cat "$dir/redis.pid")" 2>/dev/null || true
   as_service rm -f "$dir/redis.pid"
+}
+
+# --- Prometheus (opt-in: PROMETHEUS=1) -----------------------------------------
+
+# start_prometheus DIR PORT TARGET INTERVAL: a private Prometheus as the
+# service user, its data in DIR, scraping TARGET (nginx's internal listener,
+# which merges every worker: one target, whatever PM2 scales or reloads) and
+# evaluating the project's alert rules. Restarted when it runs, so a changed
+# interval or rule file takes effect.
+start_prometheus() {
+  local dir port=$2 target=$3 interval=$4 user _
+  user=$(service_user)
+  dir=$(reachable_dir "$user" "$1")
+  stop_prometheus "$1"
+  service_dir "$dir"
+  as_service mkdir -p "$dir/data"
+  # The rules as this release has them; the checkout may be closed to the service user.
+  service_write "$dir/alerts.yml" <"$ROOT/ops/prometheus/alerts.yml"
+  service_write "$dir/prometheus.yml" <<YAML
+# Written by scripts/stack.sh up (PROMETHEUS=1); see docs/visibility.md.
+global:
+  scrape_interval: $interval
+  evaluation_interval: $interval
+rule_files:
+  - $dir/alerts.yml
+scrape_configs:
+  - job_name: todo-stack
+    static_configs:
+      - targets: ['$target']
+YAML
+  log "starting Prometheus on 127.0.0.1:$port as $user (scraping $target every $interval)"
+  # shellcheck disable=SC2016 # $0 and $@ are the inner shell's.
+  as_service sh -c 'umask 077 && { setsid "$@" >>"$0/prometheus.log" 2>&1 </dev/null & echo $! >"$0/prometheus.pid"; }' "$dir" \
+    prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+    --web.listen-address="127.0.0.1:$port" --storage.tsdb.retention.time=15d
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "Prometheus did not start: see $dir/prometheus.log"
+}
+
+stop_prometheus() {
+  local dir pid _
+  # Never started here: nothing to stop, and no folder to make for it.
+  [ -e "$1" ] || [ -e "$1.location" ] || return 0
+  dir=$(reachable_dir "$(service_user)" "$1")
+  [ -f "$dir/prometheus.pid" ] || return 0
+  pid=$(as_service cat "$dir/prometheus.pid")
+  if as_service kill "$pid" 2>/dev/null; then
+    log "stopping Prometheus ($dir)"
+    for _ in $(seq 100); do as_service kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  as_service rm -f "$dir/prometheus.pid"
 }
 
 # --- nginx ---------------------------------------------------------------------

@@ -5,13 +5,14 @@
 #   - ESLint with typescript-eslint's type-aware rules (eslint.config.mjs);
 #   - Prettier's formatting (.prettierrc.json);
 #   - shellcheck on every shell script;
-#   - nginx -t on the config as the run command renders it.
+#   - nginx -t on the config as the run command renders it;
+#   - promtool on the alert rules (checked, and their unit tests in ops/prometheus/tests).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_node_modules
-ensure_packages nginx openssl shellcheck
+ensure_packages nginx openssl shellcheck prometheus
 
 failed=()
 check() {
@@ -38,6 +39,8 @@ nginx_check() {
   nginx -t -q -c "$tmp/run/nginx/nginx.conf" -p "$tmp/run"
 }
 check "nginx -t" nginx_check
+check "alert rules" promtool check rules ops/prometheus/alerts.yml
+check "alert rule tests" bash -c 'cd ops/prometheus && promtool test rules tests/*.test.yml'
 
 if [ ${#failed[@]} -gt 0 ]; then die "lint failed: ${failed[*]}"; fi
 log "lint: all checks passed"

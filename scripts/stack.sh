@@ -8,7 +8,8 @@
 # APP_INTERNAL_PORT, HTTP_PORT, INTERNAL_HTTP_PORT,
 # HTTPS_PORT, WEB_CONCURRENCY, PM2_HOME; DATABASE_URL / REDIS_URL / CACHE_REDIS_URL to use
 # servers that already run instead of starting private ones; nginx's
-# TRUSTED_PROXIES, HTTPS_REDIRECT, CORS_ORIGINS and NGINX_LIMIT_* (render_nginx).
+# TRUSTED_PROXIES, HTTPS_REDIRECT, CORS_ORIGINS and NGINX_LIMIT_* (render_nginx);
+# PROMETHEUS=1 for a private Prometheus (PROMETHEUS_PORT, PROMETHEUS_SCRAPE_INTERVAL).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -130,6 +131,7 @@ LOG_LEVEL=${LOG_LEVEL:-info}
 WEB_CONCURRENCY=${WEB_CONCURRENCY:-$(nproc)}
 PG_POOL_MAX=${PG_POOL_MAX:-10}
 EDGE_PURGE_URL=http://127.0.0.1:$INTERNAL_HTTP_PORT/_edge/purge
+DATA_DIR=$STACK_DIR
 RELEASE_DIR=$RELEASE_DIR
 ENV
   # As root, the apps run as the service user (ecosystem.config.js).
@@ -158,6 +160,10 @@ ENV
   render_nginx "$STACK_DIR"
   start_nginx "$STACK_DIR"
   wait_http "http://127.0.0.1:$HTTP_PORT/health/ready" 30 || die "the stack did not become ready; see $LOG_DIR"
+  if [ "${PROMETHEUS:-}" = 1 ]; then
+    ensure_packages prometheus
+    start_prometheus "$STACK_DIR/prometheus" "${PROMETHEUS_PORT:-9090}" "127.0.0.1:$INTERNAL_HTTP_PORT" "${PROMETHEUS_SCRAPE_INTERVAL:-15s}"
+  fi
   log "ready: http://127.0.0.1:$HTTP_PORT  https://127.0.0.1:$HTTPS_PORT  (internal: http://127.0.0.1:$INTERNAL_HTTP_PORT/metrics; logs: $LOG_DIR; stop: npm stop)"
 }
 
@@ -169,6 +175,7 @@ down() {
     # pipefail and kill a daemon that still runs other apps.)
     if ! pm2 jlist 2>/dev/null | grep '"name"' >/dev/null; then pm2 kill >/dev/null 2>&1 || true; fi
   fi
+  stop_prometheus "$STACK_DIR/prometheus"
   stop_nginx "$STACK_DIR"
   stop_redis "$STACK_DIR/redis" "$REDIS_PORT"
   stop_redis "$STACK_DIR/cache-redis" "$CACHE_REDIS_PORT"

@@ -12,6 +12,7 @@ TEST_DATA=${TEST_DATA_DIR:-$ROOT/.data/test}
 PG_PORT=${TEST_PG_PORT:-54339}
 REDIS_PORT=${TEST_REDIS_PORT:-63809}
 CACHE_REDIS_PORT=${TEST_CACHE_REDIS_PORT:-63808}
+PROMETHEUS_PORT=${TEST_PROMETHEUS_PORT:-19090}
 started_pg='' started_redis='' started_cache_redis='' started_stack='' lint_pid=''
 
 # The test stack: same scripts as `npm start`, other ports and folders, so
@@ -20,6 +21,7 @@ stack() {
   STACK_DIR="$TEST_DATA/stack" APP_PORT=${TEST_APP_PORT:-13000} HTTP_PORT=${TEST_HTTP_PORT:-18080} \
     APP_INTERNAL_PORT=${TEST_APP_INTERNAL_PORT:-13001} INTERNAL_HTTP_PORT=${TEST_INTERNAL_HTTP_PORT:-18090} \
     HTTPS_PORT=${TEST_HTTPS_PORT:-18443} PM2_HOME="$TEST_DATA/pm2" WEB_CONCURRENCY=2 LOG_LEVEL=info \
+    PROMETHEUS=$needs_prometheus PROMETHEUS_PORT=$PROMETHEUS_PORT PROMETHEUS_SCRAPE_INTERVAL=2s \
     bash "$ROOT/scripts/stack.sh" "$@"
 }
 
@@ -37,20 +39,22 @@ trap 'exit 130' INT TERM
 
 mapfile -t files < <(find "${@:-tests}" -name '*.test.ts' | sort)
 [ ${#files[@]} -gt 0 ] || die "no test files under: ${*:-tests}"
-needs_stack='' needs_browser=''
+needs_stack='' needs_browser='' needs_prometheus=''
 # Not `grep -q` in a pipe: under pipefail its early exit can fail the pipe.
 for f in "${files[@]}"; do
   case $f in
     tests/browser/*) needs_stack=1 needs_browser=1 ;;
     tests/stack/*) needs_stack=1 ;;
   esac
+  # Only the test that asks for it: its scrapes would otherwise load the others.
+  if [ "$f" = tests/stack/prometheus.test.ts ]; then needs_prometheus=1; fi
 done
 
 ensure_node_modules
 # Static checks (types, lint, format, shell, nginx -t) run while the servers
 # start, and a finding fails the run before any test. Their packages come
 # first, so two package installs never run at once.
-ensure_packages nginx openssl shellcheck
+ensure_packages nginx openssl shellcheck prometheus
 mkdir -p "$TEST_DATA"
 bash "$ROOT/scripts/lint.sh" >"$TEST_DATA/lint.log" 2>&1 &
 lint_pid=$!
@@ -101,6 +105,7 @@ if [ -n "$needs_stack" ]; then
   export STACK_DIR="$TEST_DATA/stack" PM2_HOME="$TEST_DATA/pm2" TODO_STACK_ENV="$TEST_DATA/stack/stack.env" \
     STACK_HTTP_URL="http://127.0.0.1:${TEST_HTTP_PORT:-18080}" STACK_HTTPS_URL="https://127.0.0.1:${TEST_HTTPS_PORT:-18443}" \
     STACK_INTERNAL_URL="http://127.0.0.1:${TEST_INTERNAL_HTTP_PORT:-18090}"
+  [ -n "$needs_prometheus" ] && export STACK_PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT"
 fi
 
 wait "$lint_pid" && lint_rc=0 || lint_rc=$?

@@ -23,7 +23,7 @@ export type ListParams = {
 };
 
 /** How every list query starts (tests count them by it). */
-export const LIST_SQL_PREFIX = `SELECT ${COLUMNS} FROM todos WHERE user_id = $1`;
+export const LIST_SQL_PREFIX = `SELECT /* todos.list */ ${COLUMNS} FROM todos WHERE user_id = $1`;
 
 /**
  * Newest first. Keyset paging compares the row (created_at, id) with the
@@ -88,7 +88,7 @@ export const exportCursor = (userId: string) => new PgCursor<ExportRow>(EXPORT_S
 export const EXPORT_BEGIN = `BEGIN READ ONLY; SET LOCAL statement_timeout = '15min'; SET LOCAL enable_sort = off`;
 
 export async function getTodo(q: Queryable, userId: string, id: string): Promise<TodoRow | undefined> {
-  const { rows } = await q.query<TodoRow>(`SELECT ${COLUMNS} FROM todos WHERE id = $1 AND user_id = $2`, [id, userId]);
+  const { rows } = await q.query<TodoRow>(`SELECT /* todos.get */ ${COLUMNS} FROM todos WHERE id = $1 AND user_id = $2`, [id, userId]);
   return rows[0];
 }
 

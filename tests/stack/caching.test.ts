@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { SNAPSHOT_KEY_PREFIX } from '../../app/metrics';
+import { SNAPSHOT_KEY_PREFIX } from '../../app/metrics-merge';
 import { LIST_SQL, listKey } from '../helpers/caching';
 import { appLog, sleep, stack, stackSession, stackStores, stackUser } from '../helpers/stack';
 
