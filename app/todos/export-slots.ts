@@ -104,18 +104,20 @@ export function exportSlots(deps: Pick<Deps, 'breaker' | 'config'>): { take(user
   return {
     async take(userId) {
       if (runningHere >= mostHere) throw workerBusy();
-      // Counted before the wait for Redis, so requests arriving meanwhile see it.
-      runningHere += 1;
-      try {
-        const slot = await takeForUser(userId);
-        return once(() => {
-          runningHere -= 1;
-          slot.release();
-        });
-      } catch (err) {
-        runningHere -= 1;
-        throw err;
+      // The user's slot first: a request over the user's own limit is a 429
+      // and never counts against the worker, however many arrive at once.
+      const slot = await takeForUser(userId);
+      // Checked again after the wait, and counted in the same tick, so
+      // requests that waited together cannot all get in.
+      if (runningHere >= mostHere) {
+        slot.release();
+        throw workerBusy();
       }
+      runningHere += 1;
+      return once(() => {
+        runningHere -= 1;
+        slot.release();
+      });
     },
   };
 }

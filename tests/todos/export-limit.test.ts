@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { exportSlotsKey, SLOT_TTL_MS } from '../../app/todos/export-slots';
 import { tokenUser, type TestApp } from '../helpers/app';
 import { dropRedis, settleRedis, startCachingApp } from '../helpers/caching';
@@ -51,6 +52,14 @@ describe('todos: at most two exports per user at once', () => {
     assert.deepEqual([first.status, second.status], [200, 200]);
     assertTooMany(await open(a, u.auth));
     assertTooMany(await open(b, u.auth));
+    // Many at once, more than the instance's own export places (5 of a pool
+    // of 10), all waiting for Redis together (writes paused 300 ms): each is
+    // the user's 429, none counts against the instance (it was 503s).
+    const pauser = new Redis(process.env.REDIS_URL!);
+    await pauser.call('CLIENT', 'PAUSE', '300', 'WRITE');
+    const crowd = await Promise.all(Array.from({ length: 8 }, () => open(a, u.auth)));
+    await pauser.quit();
+    for (const s of crowd) assertTooMany(s);
     assert.equal(await a.deps.redis.zcard(exportSlotsKey(u.id)), 2);
     const ttl = await a.deps.redis.pttl(exportSlotsKey(u.id));
     assert.ok(ttl > 0 && ttl <= SLOT_TTL_MS, `the slots lapse by themselves (PTTL ${ttl})`);
