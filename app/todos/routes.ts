@@ -10,13 +10,14 @@ import { exportSlots } from './export-slots';
 import { acceptImport, IMPORT_MAX_BYTES } from './import';
 import { createBody, exportQuery, idempotencyHeader, listQuery, patchBody } from './schema';
 import * as service from './service';
+import type { Todo } from './service';
 
 export const IMPORT_PATH = '/api/todos/import';
 
 // Private: a cache may keep it but must revalidate every time.
 const PRIVATE = 'private, no-cache';
 const JSON_TYPE = 'application/json; charset=utf-8';
-const sendJson = (req: Request, res: Response, body: unknown) => sendTagged(req, res, JSON_TYPE, JSON.stringify(body), PRIVATE);
+const sendTodo = (req: Request, res: Response, body: Todo) => sendTagged(req, res, JSON_TYPE, JSON.stringify(body), PRIVATE);
 
 const idOf = (req: Request) => pathId(req.params.id, 'There is no such todo.');
 
@@ -87,20 +88,20 @@ export function todosRouter(deps: Deps): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    sendJson(req, res, await service.getTodo(deps, userIdOf(req), idOf(req)));
+    sendTodo(req, res, await service.getTodo(deps, userIdOf(req), idOf(req)));
   });
 
   router.patch('/:id', async (req, res) => {
     const id = idOf(req);
     const body = parseInput(patchBody, formValues(req, req.body ?? {}, { booleans: ['is_finished'] }), 'body');
     const todo = await service.updateTodo(deps, userIdOf(req), id, { content: body.content, isFinished: body.is_finished });
-    res.set('Cache-Control', 'no-store').json(todo);
+    res.set('Cache-Control', 'no-store').json(todo satisfies Todo);
   });
 
   // The tutorial's verb for finishing a todo.
   router.put('/:id/finish', async (req, res) => {
     const todo = await service.updateTodo(deps, userIdOf(req), idOf(req), { isFinished: true });
-    res.set('Cache-Control', 'no-store').json(todo);
+    res.set('Cache-Control', 'no-store').json(todo satisfies Todo);
   });
 
   router.delete('/:id', async (req, res) => {

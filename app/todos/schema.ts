@@ -6,7 +6,9 @@ export const content = text()
   .transform((s) => s.trim())
   .refine((s) => codePoints(s) >= 1, 'must not be empty or only whitespace')
   .refine((s) => codePoints(s) <= 1000, 'must be at most 1000 characters')
-  .describe('a string of 1 to 1000 characters (surrounding whitespace is trimmed)');
+  .describe('a string of 1 to 1000 characters (surrounding whitespace is trimmed)')
+  // The refinements, for the API description (lengths count code points, after trimming).
+  .meta({ minLength: 1, maxLength: 1000, example: 'Buy milk' });
 
 export const isFinished = z.boolean().describe('true or false');
 
@@ -20,7 +22,8 @@ export const patchBody = z
   .refine((b) => b.content !== undefined || b.is_finished !== undefined, {
     message: 'must set content, is_finished or both',
     path: ['(body)'],
-  });
+  })
+  .meta({ minProperties: 1, description: 'content, is_finished or both' });
 
 export const wholeNumber = (min: number, max: number, what: string) =>
   z
@@ -28,7 +31,12 @@ export const wholeNumber = (min: number, max: number, what: string) =>
     .regex(/^\d{1,9}$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
-    .describe(`${what}: a whole number from ${min} to ${max}`);
+    .describe(`${what}: a whole number from ${min} to ${max}`)
+    // On the wire it is text; to clients it is a whole number in this range.
+    .meta({ type: 'integer', minimum: min, maximum: max });
+
+/** `limit`: a page size, `fallback` when absent. */
+export const pageSize = (max: number, fallback: number) => wholeNumber(1, max, 'page size').default(fallback).meta({ default: fallback });
 
 export const cursorParam = z
   .string()
@@ -42,7 +50,7 @@ export const cursorParam = z
 
 export const listQuery = z
   .object({
-    limit: wholeNumber(1, 100, 'page size').default(10),
+    limit: pageSize(100, 10),
     start: wholeNumber(0, 10_000, 'offset').optional(),
     cursor: cursorParam,
     is_finished: z
@@ -55,6 +63,7 @@ export const listQuery = z
     message: 'cannot be combined with cursor',
     path: ['start'],
   });
+// (`start` with `cursor` is a 422: the description of `start` says so, app/todos/openapi.ts.)
 
 export type ListQuery = z.output<typeof listQuery>;
 
@@ -69,3 +78,31 @@ export const idempotencyHeader = z.object({
     .optional()
     .describe('1 to 200 visible ASCII characters, unique per intended request'),
 });
+
+// --- What the API answers (described in app/todos/openapi.ts) ----------------
+
+const time = (description: string) =>
+  z.date().meta({ description: `${description}: ISO 8601, UTC, milliseconds`, example: '2026-01-02T03:04:05.678Z' });
+
+/** A todo as every answer shows it (the export's lines too). */
+export const todo = z
+  .object({
+    id: z.uuid().meta({ example: '0190f2b4-5c1e-7a3b-9d2e-4f6a8b0c1d2e' }),
+    content: z.string().meta({ minLength: 1, maxLength: 1000, description: 'trimmed; 1 to 1000 characters', example: 'Buy milk' }),
+    is_finished: z.boolean(),
+    created_at: time('when it was made'),
+    updated_at: time('when it last changed'),
+    finished_at: time('when it was finished').nullable().meta({ description: 'when it was finished; null unless finished' }),
+  })
+  .meta({ id: 'Todo' });
+
+export const nextCursor = z.string().nullable().meta({
+  description: 'Send as `cursor` for the next page; null on the last page. Opaque.',
+  example: 'WyIyMDI2LTAxLTAyVDAzOjA0OjA1LjY3OFoiLCIwMTkwIl0',
+});
+
+/** A page of a list, newest first. */
+export const todoPage = z.object({ data: z.array(todo), next_cursor: nextCursor }).meta({ id: 'TodoPage' });
+
+export type TodoBody = z.output<typeof todo>;
+export type TodoPageBody = z.output<typeof todoPage>;
