@@ -31,7 +31,8 @@ ${Object.entries(PROBLEM_TYPES)
 /** This description and its reference page: static files nginx serves (nginx/sites/todo-stack.conf). */
 function describeItself(registry: OpenAPIRegistry): void {
   const headers = { ETag: HEADERS.etag, 'Cache-Control': { ...HEADERS.cacheControl, description: '`public, max-age=60`' } };
-  const common = { tags: ['Reference'], access: 'anyone' as const, outsideApi: true, request: {} };
+  // 404: nginx's own problem, should a build lack the file.
+  const common = { tags: ['Reference'], access: 'anyone' as const, outsideApi: true, request: {}, problems: ['not-found' as const] };
   describeRoute(registry, {
     ...common,
     method: 'get',
