@@ -14,7 +14,11 @@ export const PROBLEM_TYPE = 'application/problem+json';
  */
 export const PROBLEM_TYPES = {
   'malformed-request': { status: 400, about: 'The request cannot be read: malformed JSON, a body cut short, a wrong Content-Length.' },
-  unauthenticated: { status: 401, about: 'No valid session or API token; or a log-in with a wrong e-mail or password.' },
+  unauthenticated: {
+    status: 401,
+    about:
+      'No valid session or API token; an Authorization header that is not a valid token (on any /api route); or a log-in with a wrong e-mail or password.',
+  },
   'csrf-missing': { status: 403, about: "A request with the session cookie and an unsafe method lacks the session's X-CSRF-Token header." },
   'csrf-mismatch': { status: 403, about: "The X-CSRF-Token header is not this session's token." },
   'cross-site': { status: 403, about: "A log-in or sign-up sent from another site's page." },
@@ -160,6 +164,8 @@ export type Route = Omit<RouteConfig, 'responses' | 'security'> & {
   responses: Record<number, ResponseConfig>;
   /** Not under /api: no API limits, no API body parsers. */
   outsideApi?: boolean;
+  /** Answered before credentials are read (the public pages): a bad token is no 401 here. */
+  ignoresCredentials?: boolean;
 };
 
 const UNSAFE = new Set(['post', 'put', 'patch', 'delete']);
@@ -170,15 +176,14 @@ const UNSAFE = new Set(['post', 'put', 'patch', 'delete']);
  * body parsing, the limits, an outage) and the headers every answer has.
  */
 export function describeRoute(registry: OpenAPIRegistry, route: Route): void {
-  const { access, problems = [], body = false, responses, outsideApi = false, ...config } = route;
+  const { access, problems = [], body = false, responses, outsideApi = false, ignoresCredentials = false, ...config } = route;
   const codes: ProblemCode[] = [...problems];
   // nginx's per-address limit and its answer for an application that does not
   // answer stand before every route (nginx/snippets/problems.conf).
   codes.push('rate-limited', 'dependency-unavailable');
-  if (access === 'user') {
-    codes.push('unauthenticated');
-    if (UNSAFE.has(config.method)) codes.push('csrf-missing', 'csrf-mismatch');
-  }
+  // Under /api a bad token is refused even where no user is needed.
+  if (access === 'user' || !(outsideApi || ignoresCredentials)) codes.push('unauthenticated');
+  if (access === 'user' && UNSAFE.has(config.method)) codes.push('csrf-missing', 'csrf-mismatch');
   // The API's body parsers read a body on any route that is sent one.
   if (!outsideApi) codes.push('malformed-request', 'unsupported-media-type', 'body-too-large');
   if (body) codes.push('validation-failed');

@@ -48,6 +48,21 @@ describe('the API description check', () => {
     assert.equal(verdict.checked.get('GET /api/todos/export'), 1, 'a literal path wins over a parameter');
   });
 
+  it('when a path differs only as Express ignores (case, a trailing slash), then it is that operation; a path as sent is not resolved', () => {
+    const verdict = judge(
+      answer({ url: `${BASE}/API/Todos/${todo.id}/` }),
+      answer({
+        url: `${BASE}/api/%2e%2e/health`,
+        status: 404,
+        headers: { 'content-type': 'application/problem+json' },
+        body: { type: '/problems/not-found', title: 'Not found', status: 404, detail: 'x', request_id: 'r', retryable: false },
+      }),
+    );
+    assert.deepEqual([...verdict.mismatches.keys()], []);
+    assert.equal(verdict.checked.get('GET /api/todos/{id}'), 1);
+    assert.equal(verdict.checked.get('GET /health'), undefined, '/api/%2e%2e/health is not /health to the server');
+  });
+
   it('when a body has a field the schema does not name, a wrong type or a missing field, then each is a mismatch', () => {
     assert.equal(kinds(answer({ body: { ...todo, owner: 'x' } })).length, 1);
     assert.equal(kinds(answer({ body: { ...todo, is_finished: 'no' } })).length, 1);

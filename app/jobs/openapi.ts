@@ -1,5 +1,6 @@
 // The job routes (app/jobs/routes.ts) in the API description.
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
 import { describeRoute, HEADERS, idParam, json } from '../api-description';
 import { job, jobListQuery, jobPage } from './schema';
 
@@ -41,7 +42,15 @@ export function describeJobs(registry: OpenAPIRegistry): void {
     description:
       'Server-sent events: `retry: 1000` first, then the job (as GET /api/jobs/{id} shows it) at once and whenever it changes, as `progress` events, and a last `done` event when it has ended (the stream then closes). Every event is the whole job, so a client that reconnects (with `Last-Event-ID` or not) gets the current state. A `: heartbeat` comment every 15 s keeps an idle stream open.',
     access: 'user',
-    request: { params: idParam('job') },
+    request: {
+      params: idParam('job'),
+      headers: z.object({
+        'Last-Event-ID': z
+          .string()
+          .optional()
+          .meta({ description: 'Sent by browsers on reconnecting; the answer is the current state either way.', example: 'running.500.0' }),
+      }),
+    },
     problems: ['not-found'],
     responses: {
       200: {

@@ -18,6 +18,7 @@ export function describePublicPages(registry: OpenAPIRegistry): void {
     summary: 'A published list, as JSON',
     description: "Anyone may read it; credentials change nothing. Served from nginx's cache: an owner's change shows within a second.",
     access: 'anyone',
+    ignoresCredentials: true,
     request: { params: slugParam, query: publicQuery, headers: ifNoneMatch },
     problems: ['not-found', 'validation-failed'],
     responses: { 200: json('A page of the list, newest first.', publicPage, cached), 304: notModified },
