@@ -130,6 +130,13 @@ export const notModified = empty('Not modified: the If-None-Match header names t
   'Cache-Control': HEADERS.cacheControl,
 });
 
+/**
+ * `If-None-Match: *` asks "unless you have any representation": on a GET
+ * that is a 304 (RFC 9110 §13.1.2), which Express answers by itself on the
+ * routes that send no ETag too.
+ */
+const notModifiedAny = empty('Not modified: the request said `If-None-Match: *`, and the resource exists. No body.');
+
 function problemResponse(status: number, codes: ProblemCode[]): ResponseConfig {
   const types = [...new Set(codes)].map((code) => `/problems/${code}`);
   // The shared shape, narrowed to the types this answer can have (written
@@ -191,7 +198,9 @@ export function describeRoute(registry: OpenAPIRegistry, route: Route): void {
   const byStatus = new Map<number, ProblemCode[]>();
   for (const code of codes) byStatus.set(PROBLEM_TYPES[code].status, [...(byStatus.get(PROBLEM_TYPES[code].status) ?? []), code]);
   const all: Record<string, ResponseConfig> = {};
-  for (const [status, response] of Object.entries(responses)) all[status] = response;
+  // Copies: the shared answers (notModified…) must not carry one route's headers to the next.
+  for (const [status, response] of Object.entries(responses)) all[status] = { ...response };
+  if (config.method === 'get' && !all['304']) all['304'] = { ...notModifiedAny };
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     const answer = problemResponse(status, list);
     const own = all[String(status)];
