@@ -4,7 +4,8 @@
 // nginx serves it, /api/openapi.json.
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { describeAccounts } from './accounts/openapi';
-import { describeRoute, HEADERS, problem, PROBLEM_TYPES, registerShared } from './api-description';
+import { describeRoute, HEADERS, registerShared } from './api-description';
+import { problem, PROBLEM_TYPES } from './problem-types';
 import { describeHealth } from './health-openapi';
 import { describeJobs } from './jobs/openapi';
 import { describePublicPages } from './public-pages/openapi';
