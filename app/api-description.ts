@@ -20,6 +20,8 @@ const text = (description: string, required = false): Header => ({ description, 
 export const HEADERS = {
   requestId: text("The request's id (nginx's), also in every log line of it and in a problem's `request_id`.", true),
   etag: text('A weak validator of this representation; send it back in If-None-Match to get 304 when nothing changed.', true),
+  version: text("The todo's version, a strong ETag (its `updated_at`, quoted): send it in If-Match to write only this version.", true),
+  currentVersion: text("The todo's current version (a strong ETag), when it exists: read it again, then send this in If-Match."),
   location: text('Where the created resource (or the job) is.', true),
   retryAfter: { description: 'Seconds to wait before retrying.', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
   rateLimit: text('The general limit\'s state (IETF draft-8 "RateLimit" header), when the limit is on: `"general";r=<left>;t=<seconds>`.'),
@@ -141,7 +143,9 @@ export function describeRoute(registry: OpenAPIRegistry, route: Route): void {
     all[String(status)] = own
       ? {
           ...own,
-          description: `${own.description}\n\nOr a problem:\n${answer.description}`,
+          description: own.content
+            ? `${own.description}\n\nOr a problem:\n${answer.description}`
+            : `${own.description}\n${answer.description}`,
           content: { ...own.content, ...answer.content },
         }
       : answer;
@@ -196,6 +200,15 @@ export const idParam = (what: string) =>
       example: '0190f2b4-5c1e-7a3b-9d2e-4f6a8b0c1d2e',
     }),
   });
+
+/** The conditional writes' If-Match (app/todos/versions.ts). */
+export const ifMatch = z.object({
+  'If-Match': z.string().optional().meta({
+    description:
+      "Write only if the todo is at this version: its ETag (from GET /api/todos/{id}, a write, or a list's `updated_at` quoted), a comma-separated list of them, or `*` (any version). Another version, or an empty value, is 412 `/problems/todo-changed` with the current ETag; a value that is not ETags is 422. Without it the write is unconditional.",
+    example: '"2026-01-02T03:04:05.678Z"',
+  }),
+});
 
 export const ifNoneMatch = z.object({
   'If-None-Match': z

@@ -15,7 +15,7 @@ const DESCRIPTION = `A todo list service: accounts, todos with keyset paging, im
 
 **Authentication.** Browsers use the session cookie that sign-up and log-in set, and send the session's \`csrf_token\` as \`X-CSRF-Token\` with every POST, PUT, PATCH and DELETE. API clients send a personal token (POST /api/tokens) as \`Authorization: Bearer <token>\` and need no CSRF token. Another user's resources are 404, never 403.
 
-**Bodies.** JSON (at most 16 KiB), or \`application/x-www-form-urlencoded\` where a body has only flat fields; answers are JSON in UTF-8.
+**Bodies.** JSON (at most 16 KiB; a batch 512 KiB), or \`application/x-www-form-urlencoded\` where a body has only flat fields; answers are JSON in UTF-8.
 
 **Errors** are \`application/problem+json\` (RFC 9457) with \`type\`, \`title\`, \`status\`, \`detail\`, \`request_id\`, \`retryable\` and, for validation, \`errors: [{field, message, expected}]\`:
 

@@ -23,7 +23,15 @@ export const PROBLEM_TYPES = {
   'slug-taken': { status: 409, about: 'Another user has this public slug.' },
   'token-limit-reached': { status: 409, about: 'The account has as many API tokens as it may; revoke one first.' },
   'todo-limit-reached': { status: 409, about: 'The account has as many todos as it may; delete some first.' },
-  'body-too-large': { status: 413, about: 'The body is larger than 16 KiB (the import: 10 MiB), from the app or from nginx.' },
+  'todo-changed': {
+    status: 412,
+    about:
+      "A write's If-Match (a batch operation's if_match) does not name the todo's current version, or is empty: nothing was written. A single todo's answer carries its current ETag.",
+  },
+  'body-too-large': {
+    status: 413,
+    about: 'The body is larger than 16 KiB (a batch: 512 KiB; the import: 10 MiB), from the app or from nginx.',
+  },
   'import-too-large': { status: 413, about: 'The import file has more than 100,000 lines.' },
   'unsupported-media-type': {
     status: 415,
@@ -63,6 +71,12 @@ export const problem = z
     request_id: z.string().meta({ description: 'The same as the X-Request-Id header; quote it when reporting a problem.' }),
     retryable: z.boolean().meta({ description: 'Whether sending the same request again can succeed (after Retry-After, when given).' }),
     errors: z.array(fieldError).optional().meta({ description: 'For validation problems: every field that failed.' }),
+    operation_index: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'A batch (POST /api/todos/batch): the index of the operation that failed; nothing in the batch was applied.' }),
   })
   .meta({
     id: 'Problem',

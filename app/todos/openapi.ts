@@ -1,11 +1,25 @@
 // The todo routes (app/todos/routes.ts) in the API description.
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { describeRoute, empty, HEADERS, idParam, ifNoneMatch, json, notModified } from '../api-description';
+import { describeRoute, empty, HEADERS, idParam, ifMatch, ifNoneMatch, json, notModified } from '../api-description';
 import { job } from '../jobs/schema';
 import { CSV_COLUMNS } from './export';
 import { IMPORT_MAX_LINES, UNFINISHED_IMPORTS_PER_USER } from './import';
-import { content, createBody, exportQuery, idempotencyHeader, listQuery, patchBody, todo, todoPage } from './schema';
+import {
+  BATCH_MAX_OPERATIONS,
+  batchBody,
+  batchResponse,
+  clearFinishedQuery,
+  clearFinishedResponse,
+  content,
+  createBody,
+  exportQuery,
+  idempotencyHeader,
+  listQuery,
+  patchBody,
+  todo,
+  todoPage,
+} from './schema';
 
 const tags = ['Todos'];
 const todoId = idParam('todo');
@@ -15,7 +29,15 @@ const jsonOrForm = (schema: z.ZodType, form: z.ZodType = schema) => ({
   content: { 'application/json': { schema }, 'application/x-www-form-urlencoded': { schema: form } },
   required: true,
 });
-const written = (description: string) => json(description, todo, { 'Cache-Control': HEADERS.cacheControl });
+// A write answers the todo's new version, for the next If-Match.
+const written = (description: string) => json(description, todo, { ETag: HEADERS.version, 'Cache-Control': HEADERS.cacheControl });
+// If-Match that names another version: the problem, with the version there is now (none when it is gone).
+const changed = {
+  description: 'The todo is not at the version If-Match names (another client wrote it), or If-Match is empty: nothing was written.',
+  headers: { ETag: HEADERS.currentVersion },
+};
+// The conditional writes: a malformed If-Match is 422, one naming another version 412.
+const conditional = ['not-found', 'todo-changed', 'validation-failed'] as const;
 const created = {
   Location: HEADERS.location,
   'Cache-Control': HEADERS.cacheControl,
@@ -64,7 +86,7 @@ export function describeTodos(registry: OpenAPIRegistry): void {
     access: 'user',
     request: { params: todoId, headers: ifNoneMatch },
     problems: ['not-found'],
-    responses: { 200: json('The todo.', todo, { ETag: HEADERS.etag, 'Cache-Control': HEADERS.cacheControl }), 304: notModified },
+    responses: { 200: json('The todo.', todo, { ETag: HEADERS.version, 'Cache-Control': HEADERS.cacheControl }), 304: notModified },
   });
 
   describeRoute(registry, {
@@ -73,12 +95,13 @@ export function describeTodos(registry: OpenAPIRegistry): void {
     operationId: 'updateTodo',
     tags,
     summary: 'Change a todo',
-    description: 'Set `content`, `is_finished` or both. Finishing sets `finished_at`; unfinishing clears it.',
+    description:
+      'Set `content`, `is_finished` or both. Finishing sets `finished_at`; unfinishing clears it. With `If-Match`, only if the todo is still at that version.',
     access: 'user',
     body: true,
-    request: { params: todoId, body: jsonOrForm(patchBody, patchForm) },
-    problems: ['not-found'],
-    responses: { 200: written('The todo as it is now.') },
+    request: { params: todoId, headers: ifMatch, body: jsonOrForm(patchBody, patchForm) },
+    problems: [...conditional],
+    responses: { 200: written('The todo as it is now.'), 412: changed },
   });
 
   describeRoute(registry, {
@@ -87,11 +110,11 @@ export function describeTodos(registry: OpenAPIRegistry): void {
     operationId: 'finishTodo',
     tags,
     summary: 'Finish a todo',
-    description: "The original tutorial's verb: the same as PATCH with `is_finished: true`. No body.",
+    description: "The original tutorial's verb: the same as PATCH with `is_finished: true`, `If-Match` too. No body.",
     access: 'user',
-    request: { params: todoId },
-    problems: ['not-found'],
-    responses: { 200: written('The finished todo.') },
+    request: { params: todoId, headers: ifMatch },
+    problems: [...conditional],
+    responses: { 200: written('The finished todo.'), 412: changed },
   });
 
   describeRoute(registry, {
@@ -100,10 +123,47 @@ export function describeTodos(registry: OpenAPIRegistry): void {
     operationId: 'deleteTodo',
     tags,
     summary: 'Delete a todo',
+    description: 'With `If-Match`, only if the todo is still at that version.',
     access: 'user',
-    request: { params: todoId },
-    problems: ['not-found'],
-    responses: { 204: empty('Deleted.') },
+    request: { params: todoId, headers: ifMatch },
+    problems: [...conditional],
+    responses: { 204: empty('Deleted.'), 412: changed },
+  });
+
+  describeRoute(registry, {
+    method: 'delete',
+    path: '/api/todos',
+    operationId: 'clearFinishedTodos',
+    tags,
+    summary: 'Clear finished todos',
+    description:
+      'Deletes the finished todos, up to the per-user todo limit in one request; `has_more` says whether to send it again. `is_finished=true` is required, and no other parameter is taken (422).',
+    access: 'user',
+    request: { query: clearFinishedQuery },
+    problems: ['validation-failed'],
+    responses: { 200: json('How many were deleted.', clearFinishedResponse, { 'Cache-Control': HEADERS.cacheControl }) },
+  });
+
+  describeRoute(registry, {
+    method: 'post',
+    path: '/api/todos/batch',
+    operationId: 'batchTodos',
+    tags,
+    summary: 'Write several todos at once',
+    description: `Up to ${BATCH_MAX_OPERATIONS} operations (create, update, finish, delete), applied in order in one transaction: all or none. An operation's \`if_match\` is its If-Match. When one fails, nothing is applied and the problem is that operation's (its status and type, fields named \`operations.<i>.<field>\`) with \`operation_index\`. JSON only, at most 512 KiB (413 from nginx beyond). With an \`Idempotency-Key\`, a retry with the same key and body within 24 hours answers the first response again (with \`Idempotent-Replayed: true\`) and writes nothing.`,
+    access: 'user',
+    body: true,
+    request: {
+      headers: idempotencyHeader,
+      body: { content: { 'application/json': { schema: batchBody } }, required: true },
+    },
+    problems: ['not-found', 'todo-limit-reached', 'todo-changed', 'idempotency-key-reused'],
+    responses: {
+      200: json('Every operation applied, each result at its index.', batchResponse, {
+        'Cache-Control': HEADERS.cacheControl,
+        'Idempotent-Replayed': HEADERS.replayed,
+      }),
+    },
   });
 
   describeRoute(registry, {
