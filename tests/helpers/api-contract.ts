@@ -154,11 +154,11 @@ export function apiContract(document: Json) {
         // The path as sent: URL would resolve "%2e%2e" segments the server never resolved.
         const rawPath = r.url.replace(/^[a-z]+:\/\/[^/]+/i, '').split(/[?#]/, 1)[0]!;
         if (origins.internal && url.origin === new URL(origins.internal).origin) {
-          skip("nginx's internal listener (purges, metrics): not for users");
+          skip("nginx's internal listener (purges, metrics, /health/details): not for users");
           continue;
         }
-        if (url.pathname === '/metrics' || url.pathname.startsWith('/_edge/')) {
-          skip('internal endpoints, asked on the public site or a worker (each test checks its 404)');
+        if (url.pathname === '/metrics' || url.pathname === '/health/details' || url.pathname.startsWith('/_edge/')) {
+          skip('internal endpoints (/metrics, /health/details, /_edge/), asked on the public site or a worker');
           continue;
         }
         const problem = mediaType(r.headers['content-type']) === 'application/problem+json';
@@ -167,8 +167,9 @@ export function apiContract(document: Json) {
           continue;
         }
         if (r.method === 'OPTIONS') {
-          // Express's automatic answer (Allow), or a 401 from a router that needs a user first.
-          skip("OPTIONS: not described yet (Express's automatic Allow answer; CORS preflights will be)");
+          // Express's automatic answer (Allow), a 401 from a router that needs a user first, or a
+          // CORS preflight: nginx answers those from CORS_ORIGINS before the app (docs/security.md).
+          skip("OPTIONS: Express's automatic Allow answer, or a CORS preflight, which nginx answers (docs/security.md)");
           continue;
         }
         if (r.status === 308 && url.protocol === 'http:') {

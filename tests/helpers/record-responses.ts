@@ -37,6 +37,8 @@ if (dir) {
   });
   /** The test file a request was made from: the nearest *.test.ts on the (async) stack, else the running test's. */
   const callerFile = (): string => {
+    // Put back as it was, never called here.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const { stackTraceLimit, prepareStackTrace } = Error;
     Error.stackTraceLimit = 30;
     Error.prepareStackTrace = (_err, sites) => sites;
