@@ -19,7 +19,7 @@ async function main(): Promise<void> {
       if (line) records.push(JSON.parse(line) as RecordedResponse);
   }
   const contract = apiContract(buildApiDocument('check') as unknown as Record<string, unknown>);
-  const verdict = contract.judge(records, { internal: process.env.STACK_INTERNAL_URL });
+  const verdict = contract.judge(records, { internal: process.env.STACK_INTERNAL_URL, prometheus: process.env.STACK_PROMETHEUS_URL });
 
   const total = [...verdict.checked.values()].reduce((a, b) => a + b, 0);
   console.log(`API answers held against /api/openapi.json: ${total} checked, of ${records.length} recorded`);

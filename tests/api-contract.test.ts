@@ -111,4 +111,14 @@ describe('the API description check', () => {
     assert.deepEqual([...verdict.mismatches.keys()], ['GET /api/nothing → 200: no documented operation']);
     assert.ok(verdict.unreached.includes('POST /api/todos'), 'operations no answer reached are listed');
   });
+
+  it("when an answer is the run's Prometheus's (its /api/v1/…), then it is counted out of scope, not an undocumented operation", () => {
+    const prometheus = 'http://127.0.0.1:19090';
+    const verdict = contract.judge([answer({ url: `${prometheus}/api/v1/rules`, body: { status: 'success' } })], { prometheus });
+    assert.deepEqual([...verdict.mismatches.keys()], []);
+    assert.equal(
+      [...verdict.outOfScope.values()].reduce((a, b) => a + b),
+      1,
+    );
+  });
 });

@@ -137,11 +137,12 @@ export function apiContract(document: Json) {
   return {
     operations: operations.map((op) => op.key),
     /**
-     * Judges every answer. `origins`: where the public site is (nginx) and
-     * what is not for users (nginx's internal listener): those answers are
-     * out of scope, as are static files and the internal endpoints.
+     * Judges every answer. `origins`: what is not for users (nginx's
+     * internal listener) or not ours (the run's Prometheus, whose own HTTP
+     * API a test queries): those answers are out of scope, as are static
+     * files and the internal endpoints.
      */
-    judge(records: RecordedResponse[], origins: { internal?: string | undefined } = {}): Verdict {
+    judge(records: RecordedResponse[], origins: { internal?: string | undefined; prometheus?: string | undefined } = {}): Verdict {
       const verdict: Verdict = { checked: new Map(), mismatches: new Map(), outOfScope: new Map(), unreached: [] };
       const skip = (why: string) => verdict.outOfScope.set(why, (verdict.outOfScope.get(why) ?? 0) + 1);
       const mismatch = (what: string, example: string) => {
@@ -155,6 +156,10 @@ export function apiContract(document: Json) {
         const rawPath = r.url.replace(/^[a-z]+:\/\/[^/]+/i, '').split(/[?#]/, 1)[0]!;
         if (origins.internal && url.origin === new URL(origins.internal).origin) {
           skip("nginx's internal listener (purges, metrics, /health/details): not for users");
+          continue;
+        }
+        if (origins.prometheus && url.origin === new URL(origins.prometheus).origin) {
+          skip("the run's Prometheus (its own HTTP API, not this one)");
           continue;
         }
         if (url.pathname === '/metrics' || url.pathname === '/health/details' || url.pathname.startsWith('/_edge/')) {
