@@ -1,4 +1,4 @@
-// Loaded into every test process (scripts/test.sh: node --import): records
+// Loaded into the test process (scripts/test.sh: node --import): records
 // each HTTP answer the tests receive through fetch and supertest, so that
 // scripts/check-api-responses.ts can hold every one against the API
 // description after the run. Records nothing unless API_RECORD_DIR is set.
