@@ -1,6 +1,14 @@
 import { Router } from 'express';
 import { Gauge } from 'prom-client';
+import { z } from 'zod';
 import type { Deps } from './deps';
+
+// What the checks answer (described in app/health-openapi.ts).
+const state = z.enum(['up', 'down']);
+export const liveness = z.object({ ok: z.literal(true) }).meta({ id: 'Liveness' });
+export const readiness = z
+  .object({ ok: z.boolean(), postgres: state, redis: state, shutting_down: z.literal(true).optional() })
+  .meta({ id: 'Readiness' });
 
 const CHECK_TIMEOUT_MS = 1_000;
 
@@ -24,7 +32,7 @@ export function healthRouter(deps: Deps): Router {
   // Liveness: the process answers. Never touches a dependency, so a database
   // outage does not make the supervisor restart healthy workers.
   router.get('/health', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ ok: true });
+    res.set('Cache-Control', 'no-store').json({ ok: true } satisfies z.output<typeof liveness>);
   });
 
   // Readiness: safe to route traffic here.
@@ -37,7 +45,7 @@ export function healthRouter(deps: Deps): Router {
     const ok = !shuttingDown && postgres === 'up' && redis === 'up';
     res.set('Cache-Control', 'no-store');
     if (!ok) res.status(503).set('Retry-After', '5');
-    res.json({ ok, postgres, redis, ...(shuttingDown && { shutting_down: true }) });
+    res.json({ ok, postgres, redis, ...(shuttingDown && { shutting_down: true as const }) } satisfies z.output<typeof readiness>);
   });
 
   return router;

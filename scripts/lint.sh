@@ -6,7 +6,8 @@
 #   - Prettier's formatting (.prettierrc.json);
 #   - shellcheck on every shell script;
 #   - nginx -t on the config as the run command renders it;
-#   - promtool on the alert rules (checked, and their unit tests in ops/prometheus/tests).
+#   - promtool on the alert rules (checked, and their unit tests in ops/prometheus/tests);
+#   - redocly lint on the API description (/api/openapi.json).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -41,6 +42,21 @@ nginx_check() {
 check "nginx -t" nginx_check
 check "alert rules" promtool check rules ops/prometheus/alerts.yml
 check "alert rule tests" bash -c 'cd ops/prometheus && promtool test rules tests/*.test.yml'
+
+# The API description as the build makes it, under redocly's recommended
+# rules (redocly.yaml), warnings failing too. No telemetry: nothing leaves.
+api_lint() {
+  local tmp; tmp=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand $tmp now: it is local.
+  trap "rm -rf '$tmp'" RETURN
+  tsx scripts/openapi.ts "$tmp/openapi.json"
+  local out rc=0
+  out=$(REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true redocly lint --max-problems 20 "$tmp/openapi.json" 2>&1) || rc=$?
+  echo "$out" | grep -vE '^(validating|$)'
+  # redocly passes a description with warnings; here they fail it too.
+  [ "$rc" -eq 0 ] && ! grep -qE 'You have [0-9]+ warnings?' <<<"$out"
+}
+check "redocly lint" api_lint
 
 if [ ${#failed[@]} -gt 0 ]; then die "lint failed: ${failed[*]}"; fi
 log "lint: all checks passed"

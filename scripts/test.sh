@@ -38,6 +38,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mapfile -t files < <(find "${@:-tests}" -name '*.test.ts' | sort)
+full_run=''
+[ $# -eq 0 ] && full_run=1
 [ ${#files[@]} -gt 0 ] || die "no test files under: ${*:-tests}"
 needs_stack='' needs_browser='' needs_prometheus=''
 # Not `grep -q` in a pipe: under pipefail its early exit can fail the pipe.
@@ -114,7 +116,16 @@ cat "$TEST_DATA/lint.log" >&2
 [ "$lint_rc" -eq 0 ] || die "static checks failed (above); no test was run"
 
 log "running ${#files[@]} test files"
+# Every answer the tests receive is recorded (tests/helpers/record-responses.ts)
+# and, after them, held against the API description.
+export API_RECORD_DIR="$TEST_DATA/api-responses"
+rm -rf "$API_RECORD_DIR"
 # One file at a time: load, outage and counting tests must not disturb each
 # other. All in this one process: a process per file costs about 1 s of CPU
 # each (Node's start and loading the app through tsx), over 90 files.
-node --import tsx --test --test-isolation=none --test-concurrency=1 --test-timeout=180000 --test-reporter=spec "${files[@]}"
+node --import tsx --import ./tests/helpers/record-responses.ts --test --test-isolation=none --test-concurrency=1 \
+  --test-timeout=180000 --test-reporter=spec "${files[@]}" && tests_rc=0 || tests_rc=$?
+# Only a run of every file can tell that each operation was reached.
+npx --no-install tsx scripts/check-api-responses.ts ${full_run:+--full} && check_rc=0 || check_rc=$?
+[ "$tests_rc" -eq 0 ] || die "tests failed"
+[ "$check_rc" -eq 0 ] || die "answers differ from the API description (above)"

@@ -3,8 +3,13 @@ import type { Deps } from '../deps';
 import { unauthorized } from '../errors';
 import { formValues, parseInput, pathId } from '../input';
 import { requireUser, secureCookie, sessionCookieOf, userIdOf } from './auth';
-import { logInBody, meBody, signUpBody, tokenBody, tokenListQuery } from './schema';
+import type { z } from 'zod';
+import { logInBody, meBody, signUpBody, tokenBody, tokenListQuery, type meAnswer, type sessionAnswer } from './schema';
 import * as service from './service';
+
+// What each answer is, as the API description (app/accounts/openapi.ts) says.
+type SessionAnswer = z.output<typeof sessionAnswer>;
+type MeAnswer = z.output<typeof meAnswer>;
 
 export function accountsRouter(deps: Deps): Router {
   const router = Router();
@@ -30,7 +35,10 @@ export function accountsRouter(deps: Deps): Router {
     // As with log-in: this browser's earlier session, if any, ends.
     if (req.auth?.kind === 'session') await service.logOut(deps, req.auth.sessionHash);
     setSessionCookie(req, res, session.sid);
-    noStore(res).status(201).location('/api/me').json({ user, csrf_token: session.csrfToken });
+    noStore(res)
+      .status(201)
+      .location('/api/me')
+      .json({ user, csrf_token: session.csrfToken } satisfies SessionAnswer);
   });
 
   router.post('/session', async (req, res) => {
@@ -39,13 +47,15 @@ export function accountsRouter(deps: Deps): Router {
     // A new session per log-in; the one this browser had before (if any) ends.
     if (req.auth?.kind === 'session') await service.logOut(deps, req.auth.sessionHash);
     setSessionCookie(req, res, session.sid);
-    noStore(res).status(201).json({ user, csrf_token: session.csrfToken });
+    noStore(res)
+      .status(201)
+      .json({ user, csrf_token: session.csrfToken } satisfies SessionAnswer);
   });
 
   router.get('/session', async (req, res) => {
     const auth = req.auth;
     if (auth?.kind !== 'session') throw unauthorized('There is no session; log in first.');
-    noStore(res).json({ user: await service.getUser(deps, auth.userId), csrf_token: auth.csrfToken });
+    noStore(res).json({ user: await service.getUser(deps, auth.userId), csrf_token: auth.csrfToken } satisfies SessionAnswer);
   });
 
   router.delete('/session', requireUser, async (req, res) => {
@@ -73,12 +83,12 @@ export function accountsRouter(deps: Deps): Router {
   });
 
   router.get('/me', requireUser, async (req, res) => {
-    noStore(res).json({ user: await service.getUser(deps, userIdOf(req)) });
+    noStore(res).json({ user: await service.getUser(deps, userIdOf(req)) } satisfies MeAnswer);
   });
 
   router.patch('/me', requireUser, async (req, res) => {
     const { public_slug } = parseInput(meBody, formValues(req, req.body ?? {}, { nullables: ['public_slug'] }), 'body');
-    noStore(res).json({ user: await service.setPublicSlug(deps, userIdOf(req), public_slug) });
+    noStore(res).json({ user: await service.setPublicSlug(deps, userIdOf(req), public_slug) } satisfies MeAnswer);
   });
 
   return router;

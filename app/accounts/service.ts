@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Deps } from '../deps';
 import { isUniqueViolation, transaction } from '../db';
 import { conflict, limitReached, notFound, unauthorized, unavailable } from '../errors';
@@ -6,10 +7,10 @@ import { publicPaths } from '../public-pages/paths';
 import { hashPassword, verifyPassword } from './passwords';
 import { pageOf } from '../todos/cursor';
 import * as queries from './queries';
-import type { TokenListQuery } from './schema';
+import type { newToken, TokenListQuery, tokenPage, user } from './schema';
 import { digest, newSecret, TOKEN_PREFIX } from './secrets';
 
-export type PublicUser = { id: string; email: string; public_slug: string | null; created_at: Date };
+export type PublicUser = z.output<typeof user>;
 export type NewSession = { sid: string; csrfToken: string };
 
 export const publicUser = (u: queries.UserRow): PublicUser => ({
@@ -65,7 +66,7 @@ export async function getUser(deps: Deps, userId: string): Promise<PublicUser> {
   return publicUser(user);
 }
 
-export async function createToken(deps: Deps, userId: string, name: string) {
+export async function createToken(deps: Deps, userId: string, name: string): Promise<z.output<typeof newToken>> {
   const limit = deps.config.perUser.tokens;
   const token = newSecret(TOKEN_PREFIX);
   // Counted under the user's row lock: two creates for the last place take turns.
@@ -82,7 +83,7 @@ export async function createToken(deps: Deps, userId: string, name: string) {
   return { id: row.id, name: row.name, token, created_at: row.created_at };
 }
 
-export async function listTokens(deps: Deps, userId: string, q: TokenListQuery) {
+export async function listTokens(deps: Deps, userId: string, q: TokenListQuery): Promise<z.output<typeof tokenPage>> {
   return pageOf(await queries.listTokens(deps.db, userId, q.limit + 1, q.cursor), q.limit);
 }
 

@@ -1,16 +1,11 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { requireUser, userIdOf } from '../accounts/auth';
 import type { Deps } from '../deps';
 import { parseInput, pathId } from '../input';
-import { cursorParam, wholeNumber } from '../todos/schema';
 import { streamJob } from './events';
+import type { z } from 'zod';
+import { jobListQuery, type JobBody, type jobPage } from './schema';
 import * as service from './service';
-
-const jobListQuery = z.object({
-  limit: wholeNumber(1, 100, 'page size').default(20),
-  cursor: cursorParam,
-});
 
 /** GET /api/jobs, /api/jobs/:id and its events stream: a user's own jobs only. */
 export function jobsRouter(deps: Deps): Router {
@@ -20,11 +15,11 @@ export function jobsRouter(deps: Deps): Router {
 
   router.get('/', async (req, res) => {
     const query = parseInput(jobListQuery, req.query, 'query');
-    res.set('Cache-Control', 'no-store').json(await service.listJobs(deps, userIdOf(req), query));
+    res.set('Cache-Control', 'no-store').json((await service.listJobs(deps, userIdOf(req), query)) satisfies z.output<typeof jobPage>);
   });
 
   router.get('/:id', async (req, res) => {
-    res.set('Cache-Control', 'no-store').json(await service.getJob(deps, userIdOf(req), idOf(req.params.id)));
+    res.set('Cache-Control', 'no-store').json((await service.getJob(deps, userIdOf(req), idOf(req.params.id))) satisfies JobBody);
   });
 
   router.get('/:id/events', async (req, res) => {

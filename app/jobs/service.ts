@@ -1,20 +1,12 @@
+import type { z } from 'zod';
 import type { Deps } from '../deps';
 import { notFound } from '../errors';
 import { pageOf, type Cursor } from '../todos/cursor';
 import * as queries from './queries';
+import type { jobPage, JobBody } from './schema';
 
-/** A job as the API shows it (GET /api/jobs/:id, the events stream). */
-export type JobView = {
-  id: string;
-  kind: queries.JobRow['kind'];
-  state: queries.JobState;
-  progress: { done: number; total: number | null };
-  result: { created: number; skipped: number; invalid: queries.InvalidLine[]; invalid_count: number };
-  error: string | null;
-  created_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-};
+/** A job as the API shows it (GET /api/jobs/:id, the events stream): its schema, app/jobs/schema.ts. */
+export type JobView = JobBody;
 
 export const isFinished = (job: Pick<JobView, 'state'>) => job.state === 'succeeded' || job.state === 'failed';
 
@@ -43,7 +35,7 @@ export async function listJobs(
   deps: Deps,
   userId: string,
   q: { limit: number; cursor?: Cursor | undefined },
-): Promise<{ data: JobView[]; next_cursor: string | null }> {
+): Promise<z.output<typeof jobPage>> {
   const page = pageOf(await queries.listJobs(deps.db, userId, q.limit + 1, q.cursor), q.limit);
   return { data: page.data.map(jobView), next_cursor: page.next_cursor };
 }

@@ -4,7 +4,8 @@ import { sendTagged } from '../etag';
 import { AppError } from '../errors';
 import { parseInput } from '../input';
 import { renderList, renderNotFound } from './page';
-import { publicQuery, slugParam } from './schema';
+import type { z } from 'zod';
+import { publicQuery, slugParam, type publicPage } from './schema';
 import { publicList } from './service';
 
 // Anonymous and the same for everyone: nginx keeps a copy. One second, the
@@ -20,7 +21,8 @@ export function publicPagesRouter(deps: Deps): Router {
     const { slug } = parseInput(slugParam, req.params, 'params');
     const page = parseInput(publicQuery, req.query, 'query');
     const list = await publicList(deps, slug, page);
-    sendTagged(req, res, 'application/json; charset=utf-8', JSON.stringify({ data: list.data, next_cursor: list.next_cursor }), PUBLIC);
+    const body = { data: list.data, next_cursor: list.next_cursor } satisfies z.output<typeof publicPage>;
+    sendTagged(req, res, 'application/json; charset=utf-8', JSON.stringify(body), PUBLIC);
   });
 
   router.get('/u/:slug', async (req, res) => {

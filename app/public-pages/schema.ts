@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SLUG } from '../accounts/schema';
-import { cursorParam, wholeNumber } from '../todos/schema';
+import { cursorParam, pageSize, todoPage } from '../todos/schema';
 
 export const PAGE_SIZE = 20;
 
@@ -10,5 +10,8 @@ export const slugParam = z.object({
 
 export const publicQuery = z.object({
   cursor: cursorParam,
-  limit: wholeNumber(1, 100, 'page size').default(PAGE_SIZE),
+  limit: pageSize(100, PAGE_SIZE),
 });
+
+/** GET /api/public/{slug}/todos: a page of a published list, as the owner's own list pages are. */
+export const publicPage = todoPage;

@@ -4,6 +4,7 @@ import { transaction } from '../db';
 import type { Deps } from '../deps';
 import { AppError } from '../errors';
 import { countUnfinished, insertJob, insertUpload, lockUserJobs } from '../jobs/queries';
+import type { JobBody } from '../jobs/schema';
 import { jobView } from '../jobs/service';
 import { nginxContract } from '../nginx-contract';
 import { once, requestHash, type StoredResponse } from './idempotency';
@@ -64,7 +65,7 @@ export async function acceptImport(
     }
     const job = await insertJob(client, userId, 'import', records);
     await insertUpload(client, job.id, format, digest, upload);
-    return { status: 202, body: jobView(job), location: `/api/jobs/${job.id}` };
+    return { status: 202, body: jobView(job) satisfies JobBody, location: `/api/jobs/${job.id}` };
   };
   const accepted =
     idempotencyKey === undefined

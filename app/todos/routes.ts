@@ -13,6 +13,7 @@ import { exportSlots } from './export-slots';
 import { acceptImport, IMPORT_MAX_BYTES } from './import';
 import { clearFinishedQuery, createBody, exportQuery, idempotencyHeader, ifMatchHeader, listQuery, patchBody } from './schema';
 import * as service from './service';
+import type { Todo } from './service';
 import { todoEtag } from './versions';
 
 export const IMPORT_PATH = '/api/todos/import';
@@ -27,7 +28,7 @@ const idempotencyKeyOf = (req: Request) =>
 const ifMatchOf = (req: Request) => parseInput(ifMatchHeader, { 'If-Match': req.get('If-Match') }, 'headers')['If-Match'];
 
 /** A todo as written, with the ETag that names this version (for the next If-Match). */
-const sendWritten = (res: Response, todo: service.Todo) => res.set({ 'Cache-Control': 'no-store', ETag: todoEtag(todo) }).json(todo);
+const sendWritten = (res: Response, todo: Todo) => res.set({ 'Cache-Control': 'no-store', ETag: todoEtag(todo) }).json(todo);
 
 // A batch is JSON only, up to its own limit (app/nginx-contract.json), read
 // after authentication; app.ts leaves its body to this parser.
@@ -118,7 +119,7 @@ export function todosRouter(deps: Deps): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    const todo = await service.getTodo(deps, userIdOf(req), idOf(req));
+    const todo: Todo = await service.getTodo(deps, userIdOf(req), idOf(req));
     sendTagged(req, res, JSON_TYPE, JSON.stringify(todo), PRIVATE, todoEtag(todo));
   });
 

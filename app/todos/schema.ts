@@ -7,7 +7,9 @@ export const content = text()
   .transform((s) => s.trim())
   .refine((s) => codePoints(s) >= 1, 'must not be empty or only whitespace')
   .refine((s) => codePoints(s) <= 1000, 'must be at most 1000 characters')
-  .describe('a string of 1 to 1000 characters (surrounding whitespace is trimmed)');
+  .describe('a string of 1 to 1000 characters (surrounding whitespace is trimmed)')
+  // The refinements, for the API description (lengths count code points, after trimming).
+  .meta({ minLength: 1, maxLength: 1000, example: 'Buy milk' });
 
 export const isFinished = z.boolean().describe('true or false');
 
@@ -21,7 +23,8 @@ export const patchBody = z
   .refine((b) => b.content !== undefined || b.is_finished !== undefined, {
     message: 'must set content, is_finished or both',
     path: ['(body)'],
-  });
+  })
+  .meta({ minProperties: 1, description: 'content, is_finished or both' });
 
 export const wholeNumber = (min: number, max: number, what: string) =>
   z
@@ -29,7 +32,12 @@ export const wholeNumber = (min: number, max: number, what: string) =>
     .regex(/^\d{1,9}$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
-    .describe(`${what}: a whole number from ${min} to ${max}`);
+    .describe(`${what}: a whole number from ${min} to ${max}`)
+    // On the wire it is text; to clients it is a whole number in this range.
+    .meta({ type: 'integer', minimum: min, maximum: max });
+
+/** `limit`: a page size, `fallback` when absent. */
+export const pageSize = (max: number, fallback: number) => wholeNumber(1, max, 'page size').default(fallback).meta({ default: fallback });
 
 export const cursorParam = z
   .string()
@@ -43,7 +51,7 @@ export const cursorParam = z
 
 export const listQuery = z
   .object({
-    limit: wholeNumber(1, 100, 'page size').default(10),
+    limit: pageSize(100, 10),
     start: wholeNumber(0, 10_000, 'offset').optional(),
     cursor: cursorParam,
     is_finished: z
@@ -56,6 +64,7 @@ export const listQuery = z
     message: 'cannot be combined with cursor',
     path: ['start'],
   });
+// (`start` with `cursor` is a 422: the description of `start` says so, app/todos/openapi.ts.)
 
 export type ListQuery = z.output<typeof listQuery>;
 
@@ -71,18 +80,33 @@ export const idempotencyHeader = z.object({
     .describe('1 to 200 visible ASCII characters, unique per intended request'),
 });
 
-// A todo as every answer gives it.
-const instant = (what: string) => z.iso.datetime({ precision: 3 }).describe(`${what}: ISO 8601 in UTC with milliseconds`);
-export const todoResponse = z
+// --- What the API answers (described in app/todos/openapi.ts) ----------------
+
+const time = (description: string) =>
+  z.date().meta({ description: `${description}: ISO 8601, UTC, milliseconds`, example: '2026-01-02T03:04:05.678Z' });
+
+/** A todo as every answer shows it (the export's lines too). */
+export const todo = z
   .object({
-    id: z.uuid().describe('the todo id (a UUID)'),
-    content: z.string().describe('the text, 1 to 1000 characters, trimmed'),
-    is_finished: z.boolean().describe('whether it is finished'),
-    created_at: instant('when it was made'),
-    updated_at: instant("when it last changed; quoted, it is the todo's ETag"),
-    finished_at: instant('when it was finished').nullable().describe('when it was finished, or null while it is open'),
+    id: z.uuid().meta({ example: '0190f2b4-5c1e-7a3b-9d2e-4f6a8b0c1d2e' }),
+    content: z.string().meta({ minLength: 1, maxLength: 1000, description: 'trimmed; 1 to 1000 characters', example: 'Buy milk' }),
+    is_finished: z.boolean(),
+    created_at: time('when it was made'),
+    updated_at: time('when it last changed'),
+    finished_at: time('when it was finished').nullable().meta({ description: 'when it was finished; null unless finished' }),
   })
-  .describe('a todo');
+  .meta({ id: 'Todo' });
+
+export const nextCursor = z.string().nullable().meta({
+  description: 'Send as `cursor` for the next page; null on the last page. Opaque.',
+  example: 'WyIyMDI2LTAxLTAyVDAzOjA0OjA1LjY3OFoiLCIwMTkwIl0',
+});
+
+/** A page of a list, newest first. */
+export const todoPage = z.object({ data: z.array(todo), next_cursor: nextCursor }).meta({ id: 'TodoPage' });
+
+export type TodoBody = z.output<typeof todo>;
+export type TodoPageBody = z.output<typeof todoPage>;
 
 export const todoId = z.uuid('must be a todo id (a UUID)').describe('the id of one of your todos');
 
@@ -153,7 +177,7 @@ export const batchResult = z
     status: z
       .union([z.literal(200), z.literal(201), z.literal(204)])
       .describe('the status the single request would have had: 201 create, 200 update or finish, 204 delete'),
-    todo: todoResponse.optional().describe('the todo as written (not for a delete)'),
+    todo: todo.optional().describe('the todo as written (not for a delete)'),
     etag: z.string().optional().describe("the todo's new ETag, for the next if_match (not for a delete)"),
   })
   .describe("one operation's outcome, at the index of its operation");

@@ -1,4 +1,5 @@
 import type { CacheStatus, Stamp } from '../cache';
+import type { Same } from '../api-description';
 import { transaction, type Queryable } from '../db';
 import type { Deps } from '../deps';
 import { etagOf, type IfMatch } from '../etag';
@@ -8,11 +9,13 @@ import { pageOf } from './cursor';
 import { once, requestHash, type StoredResponse } from './idempotency';
 import { listChanged, listNamespace } from './list-changed';
 import * as queries from './queries';
-import type { ListQuery } from './schema';
+import type { ListQuery, TodoBody, TodoPageBody } from './schema';
 import { todoEtag, versionsNamed } from './versions';
 
-export type Todo = queries.TodoRow;
-export type TodoPage = { data: Todo[]; next_cursor: string | null };
+export type Todo = TodoBody;
+export type TodoPage = TodoPageBody;
+// A column added to the rows and not to the answer's schema (or the other way) fails to compile.
+const _rowsAreTodos: Same<queries.TodoRow, Todo> = true;
 
 const missing = (): never => {
   throw notFound('There is no such todo.');
@@ -102,7 +105,7 @@ export async function createTodo(
     async (q: Queryable): Promise<StoredResponse> => {
       const inserted = await insert(q, userId, content, { max, alone });
       ownerSlug = inserted.ownerSlug;
-      return { status: 201, body: inserted.todo, location: `/api/todos/${inserted.todo.id}` };
+      return { status: 201, body: inserted.todo satisfies Todo, location: `/api/todos/${inserted.todo.id}` };
     };
   const result = await withinLimit(async (alone) =>
     idempotencyKey === undefined
