@@ -23,7 +23,7 @@ const BODY_TYPES = ['application/json', 'application/*+json', 'application/x-www
 // their bodies themselves, after authentication (app/todos/routes.ts); the
 // small-body parsers leave them alone.
 const OWN_BODIES = new Set([IMPORT_PATH, BATCH_PATH]);
-const exceptImports =
+const exceptOwnBodies =
   (handler: RequestHandler): RequestHandler =>
   (req, res, next) =>
     OWN_BODIES.has(req.path) ? next() : handler(req, res, next);
@@ -56,9 +56,9 @@ export function buildApp(deps: Deps): express.Express {
   app.use(timeRequests(app, deps.metrics));
   app.use(healthRouter(deps));
 
-  app.use(exceptImports(express.json({ limit: BODY_LIMIT, type: BODY_TYPES.slice(0, 2) })));
-  app.use(exceptImports(express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 50 })));
-  app.use(exceptImports(onlyKnownBodies));
+  app.use(exceptOwnBodies(express.json({ limit: BODY_LIMIT, type: BODY_TYPES.slice(0, 2) })));
+  app.use(exceptOwnBodies(express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 50 })));
+  app.use(exceptOwnBodies(onlyKnownBodies));
 
   app.use(publicPagesRouter(deps));
   // Log-in and sign-up from another site are refused before any limit below
